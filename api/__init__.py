@@ -1,0 +1,1 @@
+"""Transport: strawberry types and thin resolvers, auth, webhooks, the ASGI app factory."""

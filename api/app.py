@@ -1,0 +1,106 @@
+"""The ASGI app: GraphQL, webhooks, health and metrics, with the database opened in lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from api import webhooks
+from api.auth import Unauthenticated, authenticate
+from api.context import Context
+from api.metrics import MetricsMiddleware, metrics
+from api.schema import build_schema
+from loyalty import db
+from loyalty.settings import Settings, from_env
+
+log = logging.getLogger(__name__)
+
+
+class LoyaltyGraphQL(GraphQL[Context, None]):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            build_schema(production=settings.production),
+            graphql_ide=None if settings.production else "graphiql",
+            allow_queries_via_get=not settings.production,
+        )
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        role, member_id = request.scope["state"]["caller"]
+        return Context(self.settings, role, member_id, request, response)
+
+
+class Authenticated:
+    """Answers 401 to a wrong key or an expired token before GraphQL sees the request."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            caller = authenticate(Headers(scope=scope).get("authorization"), self.settings)
+        except Unauthenticated as exc:
+            response = JSONResponse({"errors": [{"message": str(exc)}]}, status_code=401)
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["caller"] = caller
+        await self.app(scope, receive, send)
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(_: Request) -> Response:
+    try:
+        await db.fetch(db.connection(), "SELECT 1 AS ok")
+    except Exception:
+        log.exception("readiness check failed")
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
+    """The app for these settings; ``migrate`` applies migrations at start-up."""
+    settings.require_secrets()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await db.init(settings, apply_migrations=migrate)
+        try:
+            yield
+        finally:
+            await db.close()
+
+    graphql = LoyaltyGraphQL(settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", Authenticated(graphql, settings), methods=["GET", "POST"]),
+            Route("/webhooks/orders", webhooks.order_webhook, methods=["POST"]),
+            Route("/webhooks/refunds", webhooks.refund_webhook, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        middleware=[Middleware(MetricsMiddleware)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory for worker processes: settings from the environment, schema ready."""
+    return create_app(from_env(), migrate=False)

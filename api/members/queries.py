@@ -1,0 +1,49 @@
+"""Member queries: me, member, members."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.context import STAFF, Info, Role, require
+from api.members.types import MemberType
+from api.relay import Connection, connection, decode_cursor, decode_id, encode_cursor, page_size
+from loyalty import members
+from loyalty.errors import LoyaltyError
+
+
+@strawberry.type
+class MemberQuery:
+    @strawberry.field(description="The member a member token names.")
+    async def me(self, info: Info) -> MemberType | None:
+        context = require(info, Role.MEMBER)
+        try:
+            return MemberType.from_row(await members.get(context.member_id or 0))
+        except LoyaltyError:
+            return None
+
+    @strawberry.field(description="A member by id or by the shop's customer id (staff).")
+    async def member(
+        self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None
+    ) -> MemberType | None:
+        require(info, *STAFF)
+        try:
+            if id is not None:
+                return MemberType.from_row(await members.get(decode_id("Member", id)))
+            if external_id is not None:
+                return MemberType.from_row(await members.by_external_id(external_id))
+        except LoyaltyError:
+            return None
+        return None
+
+    @strawberry.field(description="All members in enrolment order (admin).")
+    async def members(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[MemberType]:
+        require(info, Role.ADMIN)
+        rows, more = await members.page(page_size(first), decode_cursor(after))
+        return connection(
+            [MemberType.from_row(r) for r in rows],
+            [encode_cursor(r.id) for r in rows],
+            has_next=more,
+            has_previous=after is not None,
+        )

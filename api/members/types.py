@@ -1,0 +1,92 @@
+"""Member and ledger-entry types."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from api.relay import Connection, connection, decode_cursor, encode_cursor, encode_id, page_size
+from loyalty import history
+from loyalty.money import from_cents
+from models import EntryKind, LedgerEntry, Member
+
+PointsKind = strawberry.enum(EntryKind, name="PointsKind")
+
+
+@strawberry.type
+class PointsTransaction:
+    id: strawberry.ID
+    kind: PointsKind  # type: ignore[valid-type]
+    points: int
+    balance_after: int
+    shortfall: int
+    created_at: datetime
+    expires_at: datetime | None
+    source: str | None
+
+    @classmethod
+    def from_row(cls, row: LedgerEntry) -> PointsTransaction:
+        return cls(
+            id=strawberry.ID(encode_id("PointsTransaction", row.id)),
+            kind=row.kind,
+            points=row.points,
+            balance_after=row.balance_after,
+            shortfall=row.shortfall,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            source=row.source,
+        )
+
+
+@strawberry.type(name="Member")
+class MemberType:
+    row: strawberry.Private[Member]
+    id: strawberry.ID
+    external_id: str
+    email: str
+    name: str | None
+    birthday: date | None
+    points_balance: int
+    pending_points: int
+    lifetime_points: int
+    lifetime_spend: Decimal
+    referral_code: str
+    created_at: datetime
+    last_order_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Member) -> MemberType:
+        return cls(
+            row=row,
+            id=strawberry.ID(encode_id("Member", row.id)),
+            external_id=row.external_id,
+            email=row.email,
+            name=row.name,
+            birthday=row.birthday,
+            points_balance=row.balance,
+            pending_points=row.pending,
+            lifetime_points=row.lifetime_points,
+            lifetime_spend=from_cents(row.lifetime_spend_cents),
+            referral_code=row.referral_code,
+            created_at=row.created_at,
+            last_order_at=row.last_order_at,
+        )
+
+    @strawberry.field(description="Ledger entries, newest first.")
+    async def transactions(
+        self, first: int | None = 20, after: str | None = None
+    ) -> Connection[PointsTransaction]:
+        size = page_size(first)
+        rows, more = await history.entries(self.row.id, size, decode_cursor(after))
+        return connection(
+            [PointsTransaction.from_row(r) for r in rows],
+            [encode_cursor(r.id) for r in rows],
+            has_next=more,
+            has_previous=after is not None,
+        )
+
+    @strawberry.field(description="Points whose lots expire within the given number of days.")
+    async def expiring_points(self, within_days: int = 30) -> int:
+        return await history.expiring_points(self.row.id, max(0, min(within_days, 3660)))

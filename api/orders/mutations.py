@@ -1,0 +1,79 @@
+"""Order mutations: recordOrder, refundOrder."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.context import STAFF, Info, require
+from api.errors import UserError, payload
+from api.members.types import MemberType
+from api.orders.inputs import RecordOrderInput, RefundOrderInput
+from api.orders.types import OrderType, RefundType
+from loyalty import members, orders
+
+
+@strawberry.type
+class RecordOrderPayload:
+    order: OrderType | None = None
+    member: MemberType | None = None
+    points_awarded: int = 0
+    replayed: bool = False
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RefundOrderPayload:
+    refund: RefundType | None = None
+    order: OrderType | None = None
+    points_reversed: int = 0
+    shortfall: int = 0
+    replayed: bool = False
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def order_input(input: RecordOrderInput) -> orders.OrderInput:
+    return orders.OrderInput(
+        external_id=input.external_id,
+        member_external_id=input.member_external_id,
+        lines=[line.to_domain() for line in input.lines],
+        currency=input.currency,
+        placed_at=input.placed_at,
+        discount=input.discount,
+        shipping=input.shipping,
+    )
+
+
+@strawberry.type
+class OrderMutation:
+    @strawberry.mutation(description="Record a shop order once; a retry returns the first result.")
+    @payload(RecordOrderPayload)
+    async def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderPayload:
+        context = require(info, *STAFF)
+        result = await orders.record_order(context.settings, order_input(input))
+        return RecordOrderPayload(
+            order=OrderType.from_row(result.order),
+            member=MemberType.from_row(await members.get(result.order.member_id)),
+            points_awarded=result.points_awarded,
+            replayed=result.replayed,
+        )
+
+    @strawberry.mutation(description="Refund an amount or lines; reverses proportional points.")
+    @payload(RefundOrderPayload)
+    async def refund_order(self, info: Info, input: RefundOrderInput) -> RefundOrderPayload:
+        context = require(info, *STAFF)
+        result = await orders.refund_order(
+            context.settings,
+            orders.RefundInput(
+                order_external_id=input.order_external_id,
+                external_id=input.external_id,
+                amount=input.amount,
+                lines=[orders.RefundLineInput(x.sku, x.quantity) for x in input.lines or []],
+            ),
+        )
+        return RefundOrderPayload(
+            refund=RefundType.from_row(result.refund),
+            order=OrderType.from_row(result.order),
+            points_reversed=result.points_reversed,
+            shortfall=result.shortfall,
+            replayed=result.replayed,
+        )

@@ -1,0 +1,21 @@
+"""previewPoints: what a cart would earn, computed by the same rules as recordOrder."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.context import STAFF, Info, Role, require
+from api.orders.inputs import PreviewPointsInput
+from api.orders.types import PointsPreview
+from loyalty import orders
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(description="Points a cart would earn; nothing is written.")
+    async def preview_points(self, info: Info, input: PreviewPointsInput) -> PointsPreview:
+        context = require(info, *STAFF, Role.MEMBER)
+        breakdown = await orders.preview(
+            context.settings, [line.to_domain() for line in input.lines], input.discount
+        )
+        return PointsPreview.from_breakdown(breakdown)

@@ -1,0 +1,63 @@
+"""The GraphQL schema: the per-area query and mutation types merged, with guard extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from api.context import VisibleError
+from api.members.mutations import MemberMutation
+from api.members.queries import MemberQuery
+from api.orders.mutations import OrderMutation
+from api.orders.queries import OrderQuery
+from api.program.queries import ProgramQuery
+
+SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+Query = merge_types("Query", (ProgramQuery, MemberQuery, OrderQuery))
+Mutation = merge_types("Mutation", (MemberMutation, OrderMutation))
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, VisibleError)
+
+
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    """The schema; production mode turns introspection off."""
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: MaskErrors(should_mask_error=_should_mask),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+def printed() -> str:
+    return build_schema().as_str() + "\n"
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(printed())

@@ -1,0 +1,110 @@
+"""The ``loyalty`` command: serve, check, jobs, import, retrain, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from loyalty import db
+from loyalty.settings import ConfigError, Settings, from_env, with_local_secrets
+
+
+def _settings_for_serve() -> Settings:
+    settings = from_env()
+    if settings.missing_secrets():
+        settings, created = with_local_secrets(settings)
+        where = "generated now and kept in" if created else "read from"
+        print(f"Keys {where} .loyalty-secrets.json (set LOYALTY_* variables to override):")
+        print(f"  admin key:      {settings.admin_key.value}")
+        print(f"  storefront key: {settings.storefront_key.value}")
+        print(f"  webhook secret: {settings.webhook_secret.value}")
+    return settings
+
+
+def _export(settings: Settings) -> None:
+    """Hand the effective settings to uvicorn worker processes through the environment."""
+    os.environ["LOYALTY_DATABASE_URL"] = settings.database_url
+    for name in ("admin_key", "storefront_key", "secret", "webhook_secret"):
+        os.environ["LOYALTY_" + name.upper()] = getattr(settings, name).value
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings_for_serve()
+    if settings.is_sqlite and args.workers > 1:
+        print("several workers need PostgreSQL (SQLite has one writer); use --workers 1")
+        return 2
+    asyncio.run(db.migrate(settings))
+    _export(settings)
+    print(f"GraphQL on http://{args.host}:{args.port}/graphql  (database: {settings.database_url})")
+    query = '{"query":"{ program { name pointsName } }"}'
+    print(
+        f"  try: curl -s http://{args.host}:{args.port}/graphql "
+        f"-H 'Content-Type: application/json' -d '{query}'"
+    )
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+async def _check(settings: Settings) -> int:
+    from loyalty.check import violations
+
+    await db.init(settings)
+    try:
+        found = await violations()
+    finally:
+        await db.close()
+    for violation in found:
+        print(f"VIOLATION {violation}")
+    print(f"checked ledger invariants on {settings.database_url}: {len(found)} violation(s)")
+    return 1 if found else 0
+
+
+def check(_: argparse.Namespace) -> int:
+    return asyncio.run(_check(from_env()))
+
+
+def migrate(_: argparse.Namespace) -> int:
+    settings = from_env()
+    asyncio.run(db.migrate(settings))
+    print(f"schema up to date on {settings.database_url}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="loyalty", description="Loyalty programme engine")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the GraphQL API (uvicorn)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1)
+    s.set_defaults(run=serve)
+    sub.add_parser("check", help="verify the ledger invariants").set_defaults(run=check)
+    sub.add_parser("migrate", help="apply schema migrations").set_defaults(run=migrate)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Database set-up (tortoise), migrations, transactions with retry, and raw-SQL helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import OperationalError, TransactionManagementError
+from tortoise.transactions import in_transaction
+
+from loyalty.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MODELS_APP = {
+    "models": ["models"],
+    "migrations": "models.migrations",
+    "default_connection": "default",
+}
+
+
+def _connection_config(settings: Settings) -> dict[str, Any]:
+    url = settings.database_url
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url[len("postgresql://") :]
+    config = expand_db_url(url)
+    if config["engine"].endswith("sqlite"):
+        # One writer at a time: WAL lets readers go on, busy_timeout makes other processes wait.
+        config["credentials"].setdefault("journal_mode", "WAL")
+        config["credentials"].setdefault("busy_timeout", 10000)
+        config["credentials"].setdefault("synchronous", "NORMAL")
+    else:
+        config["credentials"].setdefault("minsize", 1)
+        config["credentials"].setdefault("maxsize", settings.db_pool_max)
+    return config
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    """The tortoise configuration for these settings."""
+    return {
+        "connections": {"default": _connection_config(settings)},
+        "apps": {"models": MODELS_APP},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def migrate(settings: Settings) -> None:
+    """Bring the schema up to date with the committed migrations."""
+    from tortoise.context import TortoiseContext
+    from tortoise.migrations.api import migrate as run_migrations
+
+    async with TortoiseContext():
+        await run_migrations(config=tortoise_config(settings))
+
+
+async def init(settings: Settings, *, apply_migrations: bool = True) -> None:
+    """Open the database (applying migrations first unless told not to)."""
+    if apply_migrations:
+        await migrate(settings)
+    # Global fallback: the ASGI lifespan runs in another task than the requests.
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+def dialect(conn: BaseDBAsyncClient) -> str:
+    return str(conn.capabilities.dialect)
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def sql(conn: BaseDBAsyncClient, query: str) -> str:
+    """Write queries with $1.. placeholders; SQLite gets its ?1.. equivalent."""
+    if dialect(conn) == "sqlite":
+        return _PLACEHOLDER.sub(r"?\1", query)
+    return query
+
+
+async def fetch(conn: BaseDBAsyncClient, query: str, *values: Any) -> list[dict[str, Any]]:
+    return await conn.execute_query_dict(sql(conn, query), list(values))
+
+
+async def execute(conn: BaseDBAsyncClient, query: str, *values: Any) -> int:
+    count, _ = await conn.execute_query(sql(conn, query), list(values))
+    return count
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Serialization failures, deadlocks and a busy SQLite file are worth another try."""
+    try:
+        import asyncpg
+
+        if isinstance(exc, asyncpg.exceptions.TransactionRollbackError):
+            return True
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        pass
+    if isinstance(exc, OperationalError | TransactionManagementError):
+        text = str(exc).lower()
+        return any(s in text for s in ("locked", "busy", "deadlock", "serializ"))
+    return False
+
+
+async def atomic(work: Callable[[BaseDBAsyncClient], Awaitable[T]], *, attempts: int = 8) -> T:
+    """Run ``work`` in one transaction, retrying transient conflicts with backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with in_transaction() as conn:
+                return await work(conn)
+        except Exception as exc:
+            if attempt == attempts or not _retryable(exc):
+                raise
+            delay = min(0.5, 0.005 * 2**attempt) * (0.5 + random.random())
+            log.info("retrying transaction after %s (attempt %d)", type(exc).__name__, attempt)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")

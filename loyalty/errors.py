@@ -1,0 +1,64 @@
+"""Domain errors, each with a stable code that clients can switch on.
+
+    LoyaltyError
+    ├── NotFound             the thing does not exist (or the caller may not see it)
+    ├── InvalidInput         the request is malformed or breaks a rule of the programme
+    ├── Conflict             the request collides with existing state (duplicate, reuse)
+    └── InsufficientPoints   the balance does not cover a debit
+
+The API layer turns these into ``userErrors { field message code }`` in one place.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCode(Enum):
+    """Every code a user error can carry."""
+
+    NOT_FOUND = "NOT_FOUND"
+    MEMBER_NOT_FOUND = "MEMBER_NOT_FOUND"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    INVALID = "INVALID"
+    INVALID_ID = "INVALID_ID"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    INVALID_AMOUNT = "INVALID_AMOUNT"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    EMPTY_ORDER = "EMPTY_ORDER"
+    ALREADY_ENROLLED = "ALREADY_ENROLLED"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER"
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
+    FORBIDDEN = "FORBIDDEN"
+
+
+class LoyaltyError(Exception):
+    """Base of every error a caller can fix or should know about."""
+
+    default_code = ErrorCode.INVALID
+
+    def __init__(
+        self, message: str, *, field: str | None = None, code: ErrorCode | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code or self.default_code
+
+
+class NotFound(LoyaltyError):
+    default_code = ErrorCode.NOT_FOUND
+
+
+class InvalidInput(LoyaltyError):
+    default_code = ErrorCode.INVALID
+
+
+class Conflict(LoyaltyError):
+    default_code = ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+class InsufficientPoints(LoyaltyError):
+    default_code = ErrorCode.INSUFFICIENT_POINTS

@@ -1,0 +1,251 @@
+"""The points ledger. Every balance change goes through this module; nothing else writes balances.
+
+Invariants (checked by the tests and by ``loyalty check``):
+
+1. ``member.balance`` equals the sum of that member's posted entries.
+2. ``member.balance >= 0`` always, also under concurrent debits.
+3. The sum of ``remaining`` over a member's lots equals the balance.
+4. One idempotency key, one effect: an entry's key is unique, so a retried order, webhook,
+   action or request changes the ledger once, concurrently too.
+5. Entries are never updated or deleted; corrections are new entries (reversal, adjust).
+
+How they hold: each function runs inside the caller's transaction. A debit is one conditional
+``UPDATE members SET balance = balance - x WHERE id = m AND balance >= x``; on PostgreSQL that
+statement also takes the member's row lock, so lots are consumed by one transaction at a time.
+SQLite has no row locks: there the whole database has one writer at a time (one connection per
+process behind an asyncio lock, WAL and a busy timeout across processes), and the same
+conditional update keeps the balance from going below zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from loyalty import db
+from loyalty.errors import InsufficientPoints, InvalidInput, NotFound
+from models import EntryKind, LedgerEntry, Lot
+
+CREDIT_KINDS = frozenset(
+    {
+        EntryKind.EARN_ORDER,
+        EntryKind.EARN_ACTION,
+        EntryKind.BONUS,
+        EntryKind.REFERRAL,
+        EntryKind.ADJUST,
+    }
+)
+DEBIT_KINDS = frozenset(
+    {EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.REVERSAL, EntryKind.ADJUST, EntryKind.DONATE}
+)
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The entry a call produced, and whether this call created it (False on a replay)."""
+
+    entry: LedgerEntry
+    created: bool
+
+
+async def existing(key: str, conn: BaseDBAsyncClient | None = None) -> LedgerEntry | None:
+    """The entry already posted under this idempotency key, if any."""
+    query = LedgerEntry.filter(idempotency_key=key)
+    if conn is not None:
+        query = query.using_db(conn)
+    return await query.first()
+
+
+async def credit(
+    conn: BaseDBAsyncClient,
+    member_id: int,
+    points: int,
+    *,
+    kind: EntryKind,
+    key: str,
+    source: str | None = None,
+    expires_at: datetime | None = None,
+    lifetime: bool = True,
+) -> Posted:
+    """Add points to a member's balance and open a lot for them (FIFO by expiry)."""
+    if kind not in CREDIT_KINDS:
+        raise ValueError(f"{kind} is not a credit kind")
+    if points <= 0:
+        raise InvalidInput("points to credit must be positive", field="points")
+    found = await existing(key, conn)
+    if found is not None:
+        return Posted(found, created=False)
+    rows = await db.fetch(
+        conn,
+        "UPDATE members SET balance = balance + $1, lifetime_points = lifetime_points + $2 "
+        "WHERE id = $3 RETURNING balance",
+        points,
+        points if lifetime else 0,
+        member_id,
+    )
+    if not rows:
+        raise NotFound("member not found", field="memberId")
+    entry = await LedgerEntry.create(
+        member_id=member_id,
+        kind=kind,
+        points=points,
+        balance_after=rows[0]["balance"],
+        idempotency_key=key,
+        source=source,
+        expires_at=expires_at,
+        using_db=conn,
+    )
+    await Lot.create(
+        entry_id=entry.id,
+        member_id=member_id,
+        points=points,
+        remaining=points,
+        expires_at=expires_at,
+        using_db=conn,
+    )
+    return Posted(entry, created=True)
+
+
+async def debit(
+    conn: BaseDBAsyncClient,
+    member_id: int,
+    points: int,
+    *,
+    kind: EntryKind,
+    key: str,
+    source: str | None = None,
+    partial: bool = False,
+    prefer_lot_entry_id: int | None = None,
+) -> Posted:
+    """Take points from a member's balance, consuming lots oldest-expiry first.
+
+    With ``partial`` the debit takes what the balance has and records the rest as
+    ``shortfall`` (a refund never drives a balance below zero, and never loses the difference).
+    """
+    if kind not in DEBIT_KINDS:
+        raise ValueError(f"{kind} is not a debit kind")
+    if points <= 0:
+        raise InvalidInput("points to debit must be positive", field="points")
+    found = await existing(key, conn)
+    if found is not None:
+        return Posted(found, created=False)
+    take = points
+    if partial:
+        balance = await _locked_balance(conn, member_id)
+        take = min(points, balance)
+    if take > 0:
+        rows = await db.fetch(
+            conn,
+            "UPDATE members SET balance = balance - $1 WHERE id = $2 AND balance >= $1 "
+            "RETURNING balance",
+            take,
+            member_id,
+        )
+        if not rows:
+            if not await _member_exists(conn, member_id):
+                raise NotFound("member not found", field="memberId")
+            raise InsufficientPoints("the balance does not cover this", field="points")
+        balance_after = rows[0]["balance"]
+        await _consume_lots(conn, member_id, take, prefer_lot_entry_id)
+    else:
+        balance_after = await _locked_balance(conn, member_id)
+    entry = await LedgerEntry.create(
+        member_id=member_id,
+        kind=kind,
+        points=-take,
+        balance_after=balance_after,
+        shortfall=points - take,
+        idempotency_key=key,
+        source=source,
+        using_db=conn,
+    )
+    return Posted(entry, created=True)
+
+
+async def expire_lot(
+    conn: BaseDBAsyncClient, lot_id: int, *, source: str = "expiry"
+) -> Posted | None:
+    """Expire what is left of one lot; None when nothing is left."""
+    lot = await Lot.filter(id=lot_id).using_db(conn).first()
+    if lot is None:
+        raise NotFound("lot not found")
+    key = f"expire:lot:{lot_id}"
+    found = await existing(key, conn)
+    if found is not None:
+        return Posted(found, created=False)
+    await _locked_balance(conn, lot.member_id)
+    # Re-read under the member lock: a concurrent spend may have consumed the lot meanwhile.
+    rows = await db.fetch(conn, "SELECT remaining FROM lots WHERE id = $1", lot_id)
+    remaining = int(rows[0]["remaining"])
+    if remaining <= 0:
+        return None
+    rows = await db.fetch(
+        conn,
+        "UPDATE members SET balance = balance - $1 WHERE id = $2 AND balance >= $1 "
+        "RETURNING balance",
+        remaining,
+        lot.member_id,
+    )
+    if not rows:
+        raise AssertionError(f"member {lot.member_id}: lot remaining exceeds balance")
+    await db.execute(conn, "UPDATE lots SET remaining = 0 WHERE id = $1", lot_id)
+    entry = await LedgerEntry.create(
+        member_id=lot.member_id,
+        kind=EntryKind.EXPIRE,
+        points=-remaining,
+        balance_after=rows[0]["balance"],
+        idempotency_key=key,
+        source=source,
+        using_db=conn,
+    )
+    return Posted(entry, created=True)
+
+
+async def _member_exists(conn: BaseDBAsyncClient, member_id: int) -> bool:
+    return bool(await db.fetch(conn, "SELECT id FROM members WHERE id = $1", member_id))
+
+
+async def _locked_balance(conn: BaseDBAsyncClient, member_id: int) -> int:
+    """The balance, read with the member's row locked for the rest of the transaction."""
+    if db.dialect(conn) == "sqlite":
+        # No row locks: a no-op write takes the database's write lock now, not later.
+        rows = await db.fetch(
+            conn, "UPDATE members SET balance = balance WHERE id = $1 RETURNING balance", member_id
+        )
+    else:
+        rows = await db.fetch(
+            conn, "SELECT balance FROM members WHERE id = $1 FOR UPDATE", member_id
+        )
+    if not rows:
+        raise NotFound("member not found", field="memberId")
+    return int(rows[0]["balance"])
+
+
+async def _consume_lots(
+    conn: BaseDBAsyncClient, member_id: int, points: int, prefer_entry_id: int | None
+) -> None:
+    """Lower lot remainders by ``points``: a preferred lot first, then oldest expiry first."""
+    lots = await (
+        Lot.filter(member_id=member_id, remaining__gt=0)
+        .using_db(conn)
+        .values_list("id", "entry_id", "remaining", "expires_at")
+    )
+    lots.sort(key=lambda lot: (lot[1] != prefer_entry_id, lot[3] is None, lot[3] or 0, lot[0]))
+    left = points
+    for lot_id, _entry_id, remaining, _expires in lots:
+        if left == 0:
+            break
+        take = min(left, remaining)
+        changed = await db.execute(
+            conn,
+            "UPDATE lots SET remaining = remaining - $1 WHERE id = $2 AND remaining >= $1",
+            take,
+            lot_id,
+        )
+        if changed != 1:
+            raise AssertionError(f"lot {lot_id} changed under the member lock")
+        left -= take
+    if left:
+        raise AssertionError(f"member {member_id}: lots short by {left} points")

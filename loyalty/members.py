@@ -1,0 +1,108 @@
+"""Enrolment and lookup of members."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from tortoise.exceptions import IntegrityError
+
+from loyalty.errors import ErrorCode, InvalidInput, NotFound
+from models import Member
+
+# No 0/O, 1/I/L: codes are read aloud and typed from screenshots.
+REFERRAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERRAL_LENGTH = 8
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class EnrollInput:
+    external_id: str
+    email: str
+    name: str | None = None
+    birthday: date | None = None
+    referral_code: str | None = None
+
+
+def normalize_email(email: str) -> str:
+    """Lower-case, drop a +tag, and drop dots for providers that ignore them."""
+    local, _, domain = email.strip().lower().partition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def new_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_LENGTH))
+
+
+def _validate(data: EnrollInput) -> None:
+    if not data.external_id or not data.external_id.strip() or len(data.external_id) > 255:
+        raise InvalidInput("externalId must be 1 to 255 characters", field="externalId")
+    if len(data.email) > 320 or not _EMAIL.match(data.email.strip()):
+        raise InvalidInput(
+            "email is not a valid address", field="email", code=ErrorCode.INVALID_EMAIL
+        )
+    if data.name is not None and len(data.name) > 255:
+        raise InvalidInput("name is longer than 255 characters", field="name")
+    if data.birthday is not None and data.birthday > date.today():
+        raise InvalidInput("birthday is in the future", field="birthday")
+
+
+async def enroll(data: EnrollInput) -> Member:
+    """Create a member; an externalId that is already enrolled is refused."""
+    _validate(data)
+    external_id = data.external_id.strip()
+    if await Member.exists(external_id=external_id):
+        raise InvalidInput(
+            "a member with this externalId is already enrolled",
+            field="externalId",
+            code=ErrorCode.ALREADY_ENROLLED,
+        )
+    for _ in range(5):
+        try:
+            return await Member.create(
+                external_id=external_id,
+                email=data.email.strip(),
+                email_normalized=normalize_email(data.email),
+                name=data.name,
+                birthday=data.birthday,
+                referral_code=new_referral_code(),
+            )
+        except IntegrityError:
+            if await Member.exists(external_id=external_id):
+                raise InvalidInput(
+                    "a member with this externalId is already enrolled",
+                    field="externalId",
+                    code=ErrorCode.ALREADY_ENROLLED,
+                ) from None
+            # A referral code collision (31^8 codes): draw another.
+    raise RuntimeError("could not draw a unique referral code")
+
+
+async def get(member_id: int) -> Member:
+    member = await Member.get_or_none(id=member_id)
+    if member is None:
+        raise NotFound("member not found", field="id", code=ErrorCode.MEMBER_NOT_FOUND)
+    return member
+
+
+async def by_external_id(external_id: str, *, field: str = "memberExternalId") -> Member:
+    member = await Member.get_or_none(external_id=external_id)
+    if member is None:
+        raise NotFound("member not found", field=field, code=ErrorCode.MEMBER_NOT_FOUND)
+    return member
+
+
+async def page(first: int, after_id: int | None) -> tuple[list[Member], bool]:
+    """Members in id order after a cursor, and whether more follow."""
+    query = Member.all().order_by("id")
+    if after_id is not None:
+        query = query.filter(id__gt=after_id)
+    rows = await query.limit(first + 1)
+    return rows[:first], len(rows) > first

@@ -1,0 +1,361 @@
+"""Recording orders and refunds: earning on the eligible subtotal, reversing on refunds.
+
+``record_order`` is idempotent on the shop's order id: a retry (also a concurrent one) returns
+the first result and credits nothing new. ``refund_order`` is idempotent on the refund id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+
+from loyalty import db, earning, ledger
+from loyalty.earning import LineInput, PointsBreakdown
+from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
+from loyalty.members import by_external_id
+from loyalty.money import to_cents
+from loyalty.settings import Settings
+from models import EntryKind, Member, Order, OrderLine, Product, Refund
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    external_id: str
+    member_external_id: str
+    lines: list[LineInput]
+    currency: str | None = None
+    placed_at: datetime | None = None
+    discount: object = 0
+    shipping: object = 0
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    order: Order
+    points_awarded: int
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class RefundLineInput:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class RefundInput:
+    order_external_id: str
+    external_id: str | None = None
+    amount: object | None = None
+    lines: list[RefundLineInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund: Refund
+    order: Order
+    points_reversed: int
+    shortfall: int
+    replayed: bool
+
+
+def order_key(external_id: str) -> str:
+    return f"order:{external_id}"
+
+
+async def preview(
+    settings: Settings, lines: list[LineInput], discount: object = 0
+) -> PointsBreakdown:
+    """What an order with these lines would earn; writes nothing."""
+    checked = earning.validate_lines(lines)
+    return earning.compute(checked, to_cents(discount, field="discount"), settings)
+
+
+def _check_currency(settings: Settings, currency: str | None) -> None:
+    if currency is not None and currency.upper() != settings.currency:
+        raise InvalidInput(
+            f"the programme runs in {settings.currency}, not {currency}",
+            field="currency",
+            code=ErrorCode.CURRENCY_MISMATCH,
+        )
+
+
+async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
+    """Record a shop order once and credit its points."""
+    external_id = (data.external_id or "").strip()
+    if not external_id or len(external_id) > 255:
+        raise InvalidInput("externalId must be 1 to 255 characters", field="externalId")
+    found = await Order.get_or_none(external_id=external_id)
+    if found is not None:
+        return await _replay(found, data.member_external_id)
+    _check_currency(settings, data.currency)
+    lines = earning.validate_lines(data.lines)
+    discount = to_cents(data.discount, field="discount")
+    shipping = to_cents(data.shipping, field="shipping")
+    breakdown = earning.compute(lines, discount, settings)
+    member = await by_external_id(data.member_external_id)
+    placed_at = data.placed_at or datetime.now(UTC)
+    if placed_at.tzinfo is None:
+        placed_at = placed_at.replace(tzinfo=UTC)
+    product_ids = await ensure_products(lines)
+
+    async def write(conn: BaseDBAsyncClient) -> Order:
+        order = await Order.create(
+            external_id=external_id,
+            member_id=member.id,
+            placed_at=placed_at,
+            currency=settings.currency,
+            subtotal_cents=breakdown.subtotal_cents,
+            discount_cents=discount,
+            shipping_cents=shipping,
+            eligible_cents=breakdown.eligible_cents,
+            points_awarded=breakdown.points,
+            using_db=conn,
+        )
+        await OrderLine.bulk_create(
+            [
+                OrderLine(
+                    order_id=order.id,
+                    product_id=product_ids[line.sku],
+                    quantity=line.quantity,
+                    unit_price_cents=line.unit_price_cents,
+                    line_total_cents=line.total_cents,
+                )
+                for line in lines
+            ],
+            using_db=conn,
+        )
+        await _credit_order(conn, settings, member.id, order, breakdown.points)
+        return order
+
+    try:
+        order = await db.atomic(write)
+    except IntegrityError:
+        found = await Order.get_or_none(external_id=external_id)
+        if found is None:
+            raise
+        return await _replay(found, data.member_external_id)
+    return OrderResult(order, breakdown.points, replayed=False)
+
+
+async def _credit_order(
+    conn: BaseDBAsyncClient, settings: Settings, member_id: int, order: Order, points: int
+) -> None:
+    await (
+        Member.filter(id=member_id)
+        .using_db(conn)
+        .update(lifetime_spend_cents=F("lifetime_spend_cents") + order.eligible_cents)
+    )
+    await (
+        Member.filter(
+            Q(id=member_id), Q(last_order_at__isnull=True) | Q(last_order_at__lt=order.placed_at)
+        )
+        .using_db(conn)
+        .update(last_order_at=order.placed_at)
+    )
+    if points > 0:
+        expires_at = (
+            order.placed_at + timedelta(days=settings.lot_expiry_days)
+            if settings.lot_expiry_days
+            else None
+        )
+        await ledger.credit(
+            conn,
+            member_id,
+            points,
+            kind=EntryKind.EARN_ORDER,
+            key=order_key(order.external_id),
+            source=f"order:{order.external_id}",
+            expires_at=expires_at,
+        )
+
+
+async def _replay(order: Order, member_external_id: str) -> OrderResult:
+    member = await Member.get(id=order.member_id)
+    if member.external_id != member_external_id:
+        raise Conflict(
+            "this order id was already recorded for another member",
+            field="externalId",
+            code=ErrorCode.IDEMPOTENCY_CONFLICT,
+        )
+    return OrderResult(order, order.points_awarded, replayed=True)
+
+
+async def ensure_products(lines: list[earning.Line]) -> dict[str, int]:
+    """Product ids by sku; skus the catalogue does not know yet are created from the lines."""
+    skus = {line.sku for line in lines}
+    known = dict(await Product.filter(sku__in=skus).values_list("sku", "id"))
+    missing = {line.sku: line for line in lines if line.sku not in known}
+    if missing:
+        await Product.bulk_create(
+            [
+                Product(
+                    sku=sku,
+                    name=line.name or sku,
+                    category=line.category,
+                    price_cents=line.unit_price_cents,
+                )
+                for sku, line in missing.items()
+            ],
+            ignore_conflicts=True,
+        )
+        known.update(dict(await Product.filter(sku__in=list(missing)).values_list("sku", "id")))
+    return known
+
+
+async def refund_order(settings: Settings, data: RefundInput) -> RefundResult:
+    """Refund part or all of an order and reverse the proportional points (never below zero)."""
+    order = await Order.get_or_none(external_id=data.order_external_id)
+    if order is None:
+        raise NotFound("order not found", field="orderExternalId", code=ErrorCode.ORDER_NOT_FOUND)
+    amount = await _refund_amount(order, data)
+    key = data.external_id or f"auto:{order.external_id}:{amount}"
+    if len(key) > 200:
+        raise InvalidInput("externalId is longer than 200 characters", field="externalId")
+    found = await Refund.get_or_none(external_id=key)
+    if found is not None:
+        return await _refund_replay(found, order)
+
+    async def write(conn: BaseDBAsyncClient) -> RefundResult:
+        rows = await db.fetch(
+            conn,
+            "UPDATE orders SET refunded_cents = refunded_cents + $1 "
+            "WHERE id = $2 AND refunded_cents + $1 <= eligible_cents "
+            "RETURNING refunded_cents, points_reversed, points_awarded, eligible_cents",
+            amount,
+            order.id,
+        )
+        if not rows:
+            raise InvalidInput(
+                "the refund exceeds what is left to refund on this order",
+                field="amount",
+                code=ErrorCode.REFUND_EXCEEDS_ORDER,
+            )
+        row = rows[0]
+        target = row["points_awarded"] * row["refunded_cents"] // row["eligible_cents"]
+        points = target - row["points_reversed"]
+        await db.execute(
+            conn, "UPDATE orders SET points_reversed = $1 WHERE id = $2", target, order.id
+        )
+        shortfall = 0
+        if points > 0:
+            earn = await ledger.existing(order_key(order.external_id), conn)
+            posted = await ledger.debit(
+                conn,
+                order.member_id,
+                points,
+                kind=EntryKind.REVERSAL,
+                key=f"refund:{key}",
+                source=f"refund:{order.external_id}",
+                partial=True,
+                prefer_lot_entry_id=earn.id if earn else None,
+            )
+            shortfall = posted.entry.shortfall
+        await (
+            Member.filter(id=order.member_id)
+            .using_db(conn)
+            .update(lifetime_spend_cents=F("lifetime_spend_cents") - amount)
+        )
+        refund = await Refund.create(
+            external_id=key,
+            order_id=order.id,
+            amount_cents=amount,
+            points_reversed=points - shortfall,
+            shortfall=shortfall,
+            using_db=conn,
+        )
+        await order.refresh_from_db(using_db=conn)
+        return RefundResult(refund, order, points - shortfall, shortfall, replayed=False)
+
+    try:
+        return await db.atomic(write)
+    except IntegrityError:
+        found = await Refund.get_or_none(external_id=key)
+        if found is None:
+            raise
+        return await _refund_replay(found, order)
+
+
+async def _refund_replay(refund: Refund, order: Order) -> RefundResult:
+    if refund.order_id != order.id:
+        raise Conflict("this refund id belongs to another order", field="externalId")
+    await order.refresh_from_db()
+    return RefundResult(refund, order, refund.points_reversed, refund.shortfall, replayed=True)
+
+
+async def _refund_amount(order: Order, data: RefundInput) -> int:
+    """Cents of eligible spend being refunded, from an amount or from lines."""
+    if (data.amount is None) == (not data.lines):
+        raise InvalidInput("give either amount or lines", field="amount")
+    if data.amount is not None:
+        return to_cents(data.amount, field="amount", allow_zero=False)
+    prices: dict[str, tuple[int, int]] = {}
+    for sku, quantity, price in await OrderLine.filter(order_id=order.id).values_list(
+        "product__sku", "quantity", "unit_price_cents"
+    ):
+        have_qty, _ = prices.get(sku, (0, price))
+        prices[sku] = (have_qty + quantity, price)
+    gross = 0
+    for i, line in enumerate(data.lines):
+        if line.sku not in prices:
+            raise InvalidInput("this sku is not on the order", field=f"lines.{i}.sku")
+        bought, price = prices[line.sku]
+        if not 0 < line.quantity <= bought:
+            raise InvalidInput(
+                f"quantity must be between 1 and {bought}",
+                field=f"lines.{i}.quantity",
+                code=ErrorCode.INVALID_QUANTITY,
+            )
+        gross += line.quantity * price
+    if order.subtotal_cents == 0:
+        return 0
+    # Lines were paid net of the order discount: refund their share of the eligible amount.
+    return gross * order.eligible_cents // order.subtotal_cents
+
+
+async def adjust_points(
+    member_id: int, points: int, reason: str, key: str | None = None
+) -> ledger.Posted:
+    """An admin correction: a new entry, positive or negative; never below zero."""
+    if points == 0:
+        raise InvalidInput("points must not be zero", field="points")
+    if not reason or not reason.strip() or len(reason) > 200:
+        raise InvalidInput("reason must be 1 to 200 characters", field="reason")
+    if abs(points) > 10_000_000:
+        raise InvalidInput("points are out of range", field="points")
+    entry_key = f"adjust:{key}" if key else f"adjust:{uuid.uuid4()}"
+    if await Member.get_or_none(id=member_id) is None:
+        raise NotFound("member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND)
+
+    async def write(conn: BaseDBAsyncClient) -> ledger.Posted:
+        if points > 0:
+            return await ledger.credit(
+                conn,
+                member_id,
+                points,
+                kind=EntryKind.ADJUST,
+                key=entry_key,
+                source=f"adjust:{reason.strip()}"[:255],
+                lifetime=False,
+            )
+        return await ledger.debit(
+            conn,
+            member_id,
+            -points,
+            kind=EntryKind.ADJUST,
+            key=entry_key,
+            source=f"adjust:{reason.strip()}"[:255],
+        )
+
+    try:
+        return await db.atomic(write)
+    except IntegrityError:
+        found = await ledger.existing(entry_key)
+        if found is None:
+            raise
+        return ledger.Posted(found, created=False)

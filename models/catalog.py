@@ -1,0 +1,20 @@
+"""The product catalogue, as far as the programme knows it."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Product(Model):
+    """A product sold by the shop, keyed by its sku."""
+
+    id = fields.IntField(primary_key=True)
+    sku = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=255)
+    category = fields.CharField(max_length=128, null=True, db_index=True)
+    department = fields.CharField(max_length=128, null=True)
+    price_cents = fields.BigIntField(null=True)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "products"

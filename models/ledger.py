@@ -1,0 +1,59 @@
+"""The points ledger: immutable entries, and the lots that earn entries open."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class EntryKind(StrEnum):
+    EARN_ORDER = "earn_order"
+    EARN_ACTION = "earn_action"
+    BONUS = "bonus"
+    REFERRAL = "referral"
+    REDEEM = "redeem"
+    EXPIRE = "expire"
+    REVERSAL = "reversal"
+    ADJUST = "adjust"
+    DONATE = "donate"
+
+
+class LedgerEntry(Model):
+    """One posted change of the balance of a member. Written once, never updated or deleted."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+        "models.Member", related_name="entries", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(EntryKind, max_length=16)
+    points = fields.IntField()
+    balance_after = fields.IntField()
+    shortfall = fields.IntField(default=0)
+    idempotency_key = fields.CharField(max_length=255, unique=True)
+    source = fields.CharField(max_length=255, null=True)
+    expires_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "ledger_entries"
+        indexes = (("member_id", "id"),)
+
+
+class Lot(Model):
+    """Points opened by one credit entry. Spending and expiry lower remaining, oldest first."""
+
+    id = fields.BigIntField(primary_key=True)
+    entry: fields.OneToOneRelation[LedgerEntry] = fields.OneToOneField(
+        "models.LedgerEntry", related_name="lot", on_delete=fields.RESTRICT
+    )
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+        "models.Member", related_name="lots", on_delete=fields.RESTRICT
+    )
+    points = fields.IntField()
+    remaining = fields.IntField()
+    expires_at = fields.DatetimeField(null=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "lots"
+        indexes = (("member_id", "remaining"),)

@@ -1,0 +1,28 @@
+"""Members of the programme. Money is kept in integer cents: exact on every database."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Member(Model):
+    """A shop customer enrolled in the programme. loyalty.ledger owns the balance."""
+
+    id = fields.IntField(primary_key=True)
+    external_id = fields.CharField(max_length=255, unique=True)
+    email = fields.CharField(max_length=320)
+    email_normalized = fields.CharField(max_length=320, db_index=True)
+    name = fields.CharField(max_length=255, null=True)
+    birthday = fields.DateField(null=True)
+    balance = fields.IntField(default=0)
+    pending = fields.IntField(default=0)
+    lifetime_points = fields.IntField(default=0)
+    lifetime_spend_cents = fields.BigIntField(default=0)
+    referral_code = fields.CharField(max_length=32, unique=True)
+    referred_by: fields.ForeignKeyNullableRelation["Member"] = fields.ForeignKeyField(
+        "models.Member", related_name="referees", null=True, on_delete=fields.RESTRICT
+    )
+    last_order_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "members"

@@ -19,12 +19,13 @@ from loyalty.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_active = ["sqlite"]
 
-MODELS_APP = {
-    "models": ["models"],
-    "migrations": "models.migrations",
-    "default_connection": "default",
-}
+
+
+def connection_name(settings: Settings) -> str:
+    """Named by backend: tortoise caches prepared statements per connection name."""
+    return "sqlite" if settings.is_sqlite else "postgres"
 
 
 def _connection_config(settings: Settings) -> dict[str, Any]:
@@ -46,8 +47,14 @@ def _connection_config(settings: Settings) -> dict[str, Any]:
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     """The tortoise configuration for these settings."""
     return {
-        "connections": {"default": _connection_config(settings)},
-        "apps": {"models": MODELS_APP},
+        "connections": {connection_name(settings): _connection_config(settings)},
+        "apps": {
+            "models": {
+                "models": ["models"],
+                "migrations": "models.migrations",
+                "default_connection": connection_name(settings),
+            }
+        },
         "use_tz": True,
         "timezone": "UTC",
     }
@@ -66,6 +73,7 @@ async def init(settings: Settings, *, apply_migrations: bool = True) -> None:
     """Open the database (applying migrations first unless told not to)."""
     if apply_migrations:
         await migrate(settings)
+    _active[0] = connection_name(settings)
     # Global fallback: the ASGI lifespan runs in another task than the requests.
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
@@ -75,7 +83,8 @@ async def close() -> None:
 
 
 def connection() -> BaseDBAsyncClient:
-    return connections.get("default")
+    """The open connection (whichever backend init() opened)."""
+    return connections.get(_active[0])
 
 
 def dialect(conn: BaseDBAsyncClient) -> str:

@@ -1,0 +1,91 @@
+"""Helpers shared by the tests: settings, GraphQL execution, small factories."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from api.context import Context, Role
+from api.schema import build_schema
+from loyalty import members, orders
+from loyalty.earning import LineInput
+from loyalty.settings import Secret, Settings
+
+SCHEMA = build_schema()
+ADMIN_KEY = "test-admin-key"
+STOREFRONT_KEY = "test-storefront-key"
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
+def make_settings(url: str, **overrides: Any) -> Settings:
+    settings = Settings(
+        database_url=url,
+        admin_key=Secret(ADMIN_KEY),
+        storefront_key=Secret(STOREFRONT_KEY),
+        secret=Secret("test-signing-secret-of-enough-length"),
+        webhook_secret=Secret(WEBHOOK_SECRET),
+    )
+    return replace(settings, **overrides)
+
+
+async def gql(
+    settings: Settings,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    role: Role = Role.ADMIN,
+    member_id: int | None = None,
+) -> dict[str, Any]:
+    """Execute against the schema directly; fails on GraphQL errors, returns data."""
+    result = await SCHEMA.execute(
+        query, variable_values=variables, context_value=Context(settings, role, member_id)
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data
+
+
+async def gql_errors(
+    settings: Settings,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    role: Role = Role.ADMIN,
+    member_id: int | None = None,
+) -> list[str]:
+    """Execute and return the GraphQL error messages (expected to be some)."""
+    result = await SCHEMA.execute(
+        query, variable_values=variables, context_value=Context(settings, role, member_id)
+    )
+    assert result.errors, "expected GraphQL errors"
+    return [e.message for e in result.errors]
+
+
+async def enroll(external_id: str = "cust-1", email: str | None = None) -> Any:
+    return await members.enroll(
+        members.EnrollInput(external_id=external_id, email=email or f"{external_id}@example.com")
+    )
+
+
+def lines(*items: tuple[str, int, str]) -> list[LineInput]:
+    return [LineInput(sku, qty, Decimal(price)) for sku, qty, price in items]
+
+
+async def order(
+    settings: Settings,
+    external_id: str,
+    member_external_id: str = "cust-1",
+    amount: str = "100.00",
+    **kwargs: Any,
+) -> orders.OrderResult:
+    """Record a one-line order worth ``amount``."""
+    return await orders.record_order(
+        settings,
+        orders.OrderInput(
+            external_id=external_id,
+            member_external_id=member_external_id,
+            lines=lines(("SKU-1", 1, amount)),
+            **kwargs,
+        ),
+    )

@@ -25,6 +25,7 @@ from api.members.queries import MemberQuery
 from api.orders.mutations import OrderMutation
 from api.orders.queries import OrderQuery
 from api.program.queries import ProgramQuery
+from loyalty.errors import LoyaltyError
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 MAX_DEPTH = 10
@@ -37,7 +38,7 @@ Mutation = merge_types("Mutation", (MemberMutation, OrderMutation))
 
 def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, VisibleError)
+    return original is not None and not isinstance(original, VisibleError | LoyaltyError)
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:

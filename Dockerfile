@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY api api
+COPY loyalty loyalty
+COPY models models
+COPY recommend recommend
+RUN pip install --no-cache-dir .
+ENV OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+EXPOSE 8000
+CMD ["loyalty", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

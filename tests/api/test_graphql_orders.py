@@ -1,0 +1,129 @@
+"""GraphQL: recordOrder, refundOrder and previewPoints through the schema."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.context import Role
+from models import LedgerEntry, Order
+from tests.support import enroll, gql, gql_errors
+
+pytestmark = pytest.mark.usefixtures("database")
+
+RECORD = """
+mutation($input: RecordOrderInput!) {
+  recordOrder(input: $input) {
+    order { externalId eligibleAmount pointsAwarded }
+    member { pointsBalance }
+    pointsAwarded replayed
+    userErrors { field message code }
+  }
+}"""
+REFUND = """
+mutation($input: RefundOrderInput!) {
+  refundOrder(input: $input) {
+    pointsReversed shortfall replayed order { refundedAmount pointsReversed }
+    userErrors { field code }
+  }
+}"""
+PREVIEW = """
+query($input: PreviewPointsInput!) {
+  previewPoints(input: $input) { points eligibleAmount lines { sku points } }
+}"""
+
+
+def order_input(**overrides):
+    data = {
+        "externalId": "o-1",
+        "memberExternalId": "cust-1",
+        "currency": "USD",
+        "lines": [{"sku": "A", "quantity": 2, "unitPrice": "12.50"}],
+    }
+    data.update(overrides)
+    return {"input": data}
+
+
+async def test_record_replay_and_refund(database):
+    await enroll()
+
+    first = await gql(database, RECORD, order_input(), role=Role.STOREFRONT)
+    again = await gql(database, RECORD, order_input(), role=Role.STOREFRONT)
+    refund = await gql(
+        database,
+        REFUND,
+        {"input": {"orderExternalId": "o-1", "externalId": "r-1", "amount": "5.00"}},
+        role=Role.STOREFRONT,
+    )
+
+    assert first["recordOrder"]["pointsAwarded"] == 25
+    assert first["recordOrder"]["member"] == {"pointsBalance": 25}
+    assert again["recordOrder"]["replayed"] is True
+    assert again["recordOrder"]["member"] == {"pointsBalance": 25}
+    assert refund["refundOrder"]["pointsReversed"] == 5
+    assert refund["refundOrder"]["order"] == {"refundedAmount": "5.00", "pointsReversed": 5}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"memberExternalId": "ghost"}, ["memberExternalId"], "MEMBER_NOT_FOUND"),
+        ({"currency": "GBP"}, ["currency"], "CURRENCY_MISMATCH"),
+        (
+            {"lines": [{"sku": "A", "quantity": -2, "unitPrice": "1.00"}]},
+            ["lines", "0", "quantity"],
+            "INVALID_QUANTITY",
+        ),
+    ],
+)
+async def test_bad_orders_give_user_errors_and_write_nothing(database, overrides, field, code):
+    await enroll()
+
+    data = await gql(database, RECORD, order_input(**overrides), role=Role.STOREFRONT)
+
+    assert data["recordOrder"]["order"] is None
+    errors = data["recordOrder"]["userErrors"]
+    assert len(errors) == 1
+    assert (errors[0]["field"], errors[0]["code"]) == (field, code)
+    assert await Order.all().count() == 0 and await LedgerEntry.all().count() == 0
+
+
+async def test_refund_of_unknown_order_is_a_user_error(database):
+    data = await gql(
+        database,
+        REFUND,
+        {"input": {"orderExternalId": "nope", "amount": "1.00"}},
+        role=Role.STOREFRONT,
+    )
+    assert data["refundOrder"]["userErrors"] == [
+        {"field": ["orderExternalId"], "code": "ORDER_NOT_FOUND"}
+    ]
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.PUBLIC])
+async def test_orders_need_a_staff_key(database, role):
+    await enroll()
+    errors = await gql_errors(database, RECORD, order_input(), role=role, member_id=1)
+    assert errors == ["not authorised for this operation"]
+    assert await Order.all().count() == 0
+
+
+async def test_preview_for_storefront_and_member(database):
+    member = await enroll()
+    variables = {"input": {"lines": [{"sku": "A", "quantity": 3, "unitPrice": "9.99"}]}}
+
+    as_shop = await gql(database, PREVIEW, variables, role=Role.STOREFRONT)
+    as_member = await gql(database, PREVIEW, variables, role=Role.MEMBER, member_id=member.id)
+
+    assert as_shop == as_member
+    assert as_shop["previewPoints"] == {
+        "points": 29,
+        "eligibleAmount": "29.97",
+        "lines": [{"sku": "A", "points": 29}],
+    }
+    assert await LedgerEntry.all().count() == 0
+
+
+async def test_preview_with_bad_lines_says_why(database):
+    variables = {"input": {"lines": [{"sku": "A", "quantity": 0, "unitPrice": "9.99"}]}}
+    errors = await gql_errors(database, PREVIEW, variables, role=Role.STOREFRONT)
+    assert errors == ["quantity must be between 1 and 100000"]

@@ -83,6 +83,18 @@ def migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def import_data(args: argparse.Namespace) -> int:
+    from loyalty import importer
+
+    return asyncio.run(importer.main(from_env(), households=args.households))
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from recommend import evaluation
+
+    return evaluation.main(holdout_weeks=args.holdout_weeks)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="loyalty", description="Loyalty programme engine")
     sub = p.add_subparsers(dest="command", required=True)
@@ -93,6 +105,13 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=serve)
     sub.add_parser("check", help="verify the ledger invariants").set_defaults(run=check)
     sub.add_parser("migrate", help="apply schema migrations").set_defaults(run=migrate)
+    i = sub.add_parser("import", help="load a data set into the database")
+    i.add_argument("dataset", choices=["completejourney"])
+    i.add_argument("--households", type=int, default=None, help="only the first N households")
+    i.set_defaults(run=import_data)
+    e = sub.add_parser("evaluate", help="offline metrics of the recommender against baselines")
+    e.add_argument("--holdout-weeks", type=int, default=8)
+    e.set_defaults(run=evaluate)
     return p
 
 

@@ -95,6 +95,29 @@ def evaluate(args: argparse.Namespace) -> int:
     return evaluation.main(holdout_weeks=args.holdout_weeks)
 
 
+async def _jobs(settings: Settings, now: str | None) -> int:
+    from datetime import datetime
+
+    from loyalty import jobs
+
+    moment = datetime.fromisoformat(now) if now else None
+    await db.init(settings)
+    try:
+        report = await jobs.run(moment)
+    finally:
+        await db.close()
+    print(report)
+    return 0
+
+
+def jobs_run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_jobs(from_env(), args.now))
+    except ValueError as exc:
+        print(f"--now must be an ISO date-time: {exc}", file=sys.stderr)
+        return 2
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="loyalty", description="Loyalty programme engine")
     sub = p.add_subparsers(dest="command", required=True)
@@ -105,6 +128,10 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=serve)
     sub.add_parser("check", help="verify the ledger invariants").set_defaults(run=check)
     sub.add_parser("migrate", help="apply schema migrations").set_defaults(run=migrate)
+    j = sub.add_parser("jobs", help="batch jobs").add_subparsers(dest="job", required=True)
+    r = j.add_parser("run", help="expiry and every other job due now")
+    r.add_argument("--now", default=None, help="ISO date-time to run as (default: now)")
+    r.set_defaults(run=jobs_run)
     i = sub.add_parser("import", help="load a data set into the database")
     i.add_argument("dataset", choices=["completejourney"])
     i.add_argument("--households", type=int, default=None, help="only the first N households")

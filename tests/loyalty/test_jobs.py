@@ -1,0 +1,40 @@
+"""The jobs runner: expiry of lots, partly spent lots, idempotent re-runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from loyalty import check, jobs, orders
+from models import LedgerEntry, Member
+from tests.support import enroll, order
+
+pytestmark = pytest.mark.usefixtures("database")
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+async def test_expired_lots_are_expired_once(database):
+    member = await enroll()
+    await order(database, "old", amount="100.00", placed_at=NOW - timedelta(days=400))
+    await order(database, "new", amount="30.00", placed_at=NOW - timedelta(days=10))
+    await orders.adjust_points(member.id, -40, "till")  # consumes the old lot first (FIFO)
+
+    first = await jobs.run(NOW)
+    second = await jobs.run(NOW)
+
+    assert (first.expired_lots, first.expired_points) == (1, 60)
+    assert (second.expired_lots, second.expired_points) == (0, 0)
+    assert (await Member.get(id=member.id)).balance == 30
+    assert await LedgerEntry.filter(kind="expire").count() == 1
+    assert await check.violations() == []
+
+
+async def test_nothing_expires_before_its_day(database):
+    await enroll()
+    await order(database, "o-1", amount="10.00", placed_at=NOW - timedelta(days=364))
+
+    report = await jobs.run(NOW)
+
+    assert report.expired_lots == 0
+    assert (await Member.get(external_id="cust-1")).balance == 10

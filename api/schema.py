@@ -25,6 +25,8 @@ from api.members.queries import MemberQuery
 from api.orders.mutations import OrderMutation
 from api.orders.queries import OrderQuery
 from api.program.queries import ProgramQuery
+from api.rewards.mutations import RewardMutation
+from api.rewards.queries import RewardQuery
 from loyalty.errors import LoyaltyError
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
@@ -32,8 +34,8 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
-Query = merge_types("Query", (ProgramQuery, MemberQuery, OrderQuery))
-Mutation = merge_types("Mutation", (MemberMutation, OrderMutation))
+Query = merge_types("Query", (ProgramQuery, MemberQuery, OrderQuery, RewardQuery))
+Mutation = merge_types("Mutation", (MemberMutation, OrderMutation, RewardMutation))
 
 
 def _should_mask(error: GraphQLError) -> bool:

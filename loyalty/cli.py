@@ -118,6 +118,26 @@ def jobs_run(args: argparse.Namespace) -> int:
         return 2
 
 
+async def _retrain(settings: Settings, holdout_weeks: int) -> int:
+    from recommend import publish
+
+    await db.init(settings)
+    try:
+        result = await publish.retrain(settings.model_dir, holdout_weeks=holdout_weeks)
+    finally:
+        await db.close()
+    print(result.message)
+    for name, value in result.metrics.items():
+        print(f"  {name}: {value:.4f}" if isinstance(value, float) else f"  {name}: {value}")
+    for name, seconds in result.timings.items():
+        print(f"  {name} seconds: {seconds:.1f}")
+    return 0 if result.published else 1
+
+
+def retrain(args: argparse.Namespace) -> int:
+    return asyncio.run(_retrain(from_env(), args.holdout_weeks))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="loyalty", description="Loyalty programme engine")
     sub = p.add_subparsers(dest="command", required=True)
@@ -136,6 +156,9 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("dataset", choices=["completejourney"])
     i.add_argument("--households", type=int, default=None, help="only the first N households")
     i.set_defaults(run=import_data)
+    t = sub.add_parser("retrain", help="train the recommender from the database and publish it")
+    t.add_argument("--holdout-weeks", type=int, default=4)
+    t.set_defaults(run=retrain)
     e = sub.add_parser("evaluate", help="offline metrics of the recommender against baselines")
     e.add_argument("--holdout-weeks", type=int, default=8)
     e.set_defaults(run=evaluate)

@@ -22,7 +22,6 @@ T = TypeVar("T")
 _active = ["sqlite"]
 
 
-
 def connection_name(settings: Settings) -> str:
     """Named by backend: tortoise caches prepared statements per connection name."""
     return "sqlite" if settings.is_sqlite else "postgres"

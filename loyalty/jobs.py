@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from loyalty import db, ledger
+from loyalty import db, ledger, rewards
 from models import Lot
 
 log = logging.getLogger(__name__)
@@ -17,9 +17,13 @@ log = logging.getLogger(__name__)
 class JobReport:
     expired_lots: int = 0
     expired_points: int = 0
+    expired_coupons: int = 0
 
     def __str__(self) -> str:
-        return f"expired {self.expired_points} points from {self.expired_lots} lots"
+        return (
+            f"expired {self.expired_points} points from {self.expired_lots} lots, "
+            f"{self.expired_coupons} coupons"
+        )
 
 
 async def expire_points(now: datetime) -> JobReport:
@@ -44,5 +48,6 @@ async def run(now: datetime | None = None) -> JobReport:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     report = await expire_points(now)
+    report.expired_coupons = await rewards.expire_coupons(now)
     log.info("jobs at %s: %s", now.isoformat(), report)
     return report

@@ -35,6 +35,7 @@ CREDIT_KINDS = frozenset(
         EntryKind.BONUS,
         EntryKind.REFERRAL,
         EntryKind.ADJUST,
+        EntryKind.REVERSAL,  # a cancelled coupon gives its points back
     }
 )
 DEBIT_KINDS = frozenset(

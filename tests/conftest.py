@@ -26,7 +26,13 @@ from tests.support import make_settings
 
 ADMIN_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = ("refunds", "order_lines", "orders", "lots", "ledger_entries", "products", "members")
+TABLES = (
+    "donations",
+    "coupons",
+    "rewards",
+    "member_offers",
+    "model_versions",
+   "refunds", "order_lines", "orders", "lots", "ledger_entries", "products", "members")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from api.offers.types import Offer
 from api.relay import Connection, connection, decode_cursor, encode_cursor, encode_id, page_size
-from loyalty import history
+from loyalty import history, rewards
 from loyalty.money import from_cents
 from models import EntryKind, LedgerEntry, Member
+from recommend import serving
+
+if TYPE_CHECKING:
+    from api.rewards.types import CouponType
 
 PointsKind = strawberry.enum(EntryKind, name="PointsKind")
 
@@ -90,3 +96,24 @@ class MemberType:
     @strawberry.field(description="Points whose lots expire within the given number of days.")
     async def expiring_points(self, within_days: int = 30) -> int:
         return await history.expiring_points(self.row.id, max(0, min(within_days, 3660)))
+
+    @strawberry.field(description="Personalised offers, best first, each with its reason.")
+    async def offers(self, first: int = 10) -> list[Offer]:
+        rows = await serving.product_offers(self.row.id, page_size(first))
+        return [Offer.for_product(row) for row in rows]
+
+    @strawberry.field(description="Coupons from redemptions, newest first.")
+    async def coupons(
+        self, first: int | None = 20, after: str | None = None
+    ) -> Connection[Annotated[CouponType, strawberry.lazy("api.rewards.types")]]:
+        from api.rewards.types import CouponType
+
+        rows, more = await rewards.member_coupons(
+            self.row.id, page_size(first), decode_cursor(after)
+        )
+        return connection(
+            [CouponType.from_row(r) for r in rows],
+            [encode_cursor(r.id) for r in rows],
+            has_next=more,
+            has_previous=after is not None,
+        )

@@ -73,7 +73,7 @@ async def test_me_pages_through_transactions(database):
     assert page["transactions"]["pageInfo"]["hasNextPage"] is True
     rest = await gql(
         database,
-        "query($after: String) { me { transactions(first: 2, after: $after) { edges { node { points } } pageInfo { hasNextPage } } } }",  # noqa: E501
+        "query($after: String) { me { transactions(first: 2, after: $after) { edges { node { points } } pageInfo { hasNextPage } } } }",
         {"after": page["transactions"]["pageInfo"]["endCursor"]},
         role=Role.MEMBER,
         member_id=member.id,

@@ -1,0 +1,42 @@
+"""Trained recommender versions and the offers they precomputed per member."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ModelVersion(Model):
+    """One trained model. Exactly one version is active: serving reads its offers."""
+
+    id = fields.IntField(primary_key=True)
+    version = fields.CharField(max_length=64, unique=True)
+    path = fields.CharField(max_length=1024)
+    active = fields.BooleanField(default=False, db_index=True)
+    metrics = fields.JSONField(default=dict)
+    params = fields.JSONField(default=dict)
+    data_from = fields.DatetimeField(null=True)
+    data_to = fields.DatetimeField(null=True)
+    members = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "model_versions"
+
+
+class MemberOffer(Model):
+    """A precomputed product offer. A null member holds the popularity fallback."""
+
+    id = fields.BigIntField(primary_key=True)
+    version: fields.ForeignKeyRelation[ModelVersion] = fields.ForeignKeyField(
+        "models.ModelVersion", related_name="offers", on_delete=fields.CASCADE
+    )
+    member_id = fields.IntField(null=True)
+    rank = fields.IntField()
+    product: fields.ForeignKeyRelation["Product"] = fields.ForeignKeyField(  # noqa: F821
+        "models.Product", related_name="offers", on_delete=fields.CASCADE
+    )
+    score = fields.FloatField()
+    reason = fields.CharField(max_length=32)
+
+    class Meta:
+        table = "member_offers"
+        indexes = (("version_id", "member_id", "rank"),)

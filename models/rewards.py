@@ -1,0 +1,92 @@
+"""The rewards catalogue, the coupons that redemptions issue, and charity donations."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class RewardKind(StrEnum):
+    FIXED_DISCOUNT = "fixed_discount"
+    PERCENT_DISCOUNT = "percent_discount"
+    FREE_PRODUCT = "free_product"
+    FREE_SHIPPING = "free_shipping"
+    GIFT_CARD = "gift_card"
+    DONATION = "donation"
+
+
+class CouponStatus(StrEnum):
+    ISSUED = "issued"
+    USED = "used"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class Reward(Model):
+    """Something members buy with points. A null stock or limit means unlimited."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=255)
+    description = fields.TextField(null=True)
+    kind = fields.CharEnumField(RewardKind, max_length=20)
+    points_cost = fields.IntField()
+    value_cents = fields.BigIntField(null=True)
+    percent = fields.IntField(null=True)
+    sku = fields.CharField(max_length=64, null=True)
+    cause = fields.CharField(max_length=255, null=True)
+    category = fields.CharField(max_length=128, null=True)
+    min_order_cents = fields.BigIntField(default=0)
+    stock = fields.IntField(null=True)
+    per_member_limit = fields.IntField(null=True)
+    coupon_days = fields.IntField(default=30)
+    starts_at = fields.DatetimeField(null=True)
+    ends_at = fields.DatetimeField(null=True)
+    active = fields.BooleanField(default=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "rewards"
+
+
+class Coupon(Model):
+    """A code issued by a redemption: issued, then used once, expired or cancelled."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    reward: fields.ForeignKeyRelation[Reward] = fields.ForeignKeyField(
+        "models.Reward", related_name="coupons", on_delete=fields.RESTRICT
+    )
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+        "models.Member", related_name="coupons", on_delete=fields.RESTRICT
+    )
+    status = fields.CharEnumField(CouponStatus, max_length=12, default=CouponStatus.ISSUED)
+    points = fields.IntField()
+    redeem_key = fields.CharField(max_length=255, unique=True)
+    expires_at = fields.DatetimeField(db_index=True)
+    order_external_id = fields.CharField(max_length=255, null=True)
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "coupons"
+        indexes = (("member_id", "reward_id"),)
+
+
+class Donation(Model):
+    """Points a member gave to a charity cause through a donation reward."""
+
+    id = fields.IntField(primary_key=True)
+    reward: fields.ForeignKeyRelation[Reward] = fields.ForeignKeyField(
+        "models.Reward", related_name="donations", on_delete=fields.RESTRICT
+    )
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+        "models.Member", related_name="donations", on_delete=fields.RESTRICT
+    )
+    cause = fields.CharField(max_length=255, db_index=True)
+    points = fields.IntField()
+    value_cents = fields.BigIntField()
+    redeem_key = fields.CharField(max_length=255, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "donations"

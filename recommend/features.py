@@ -1,0 +1,190 @@
+"""Candidates per member and the features the ranker scores them by.
+
+Two kinds of candidate, each with its own feature set:
+
+- *bought*: every product in the member's history (frequency, recency-decayed counts, days since
+  the last purchase against the member's own inter-purchase interval, how often other buyers
+  repeat it, its ALS score);
+- *new*: products the member never bought, the top ones by ALS score plus the most popular
+  ones (ALS score, popularity, how "repeatable" the product is).
+
+Both carry member activity (trips overall and recently, breadth of the basket) and a few
+products of activity with the main signals, so one linear model can weigh history against
+collaborative filtering differently for light and heavy shoppers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommend.base import block_purchased
+from recommend.history import PurchaseHistory
+from recommend.matrix import InteractionMatrix
+
+MEMBER_FEATURES = (
+    "log_member_trips",
+    "log_member_products",
+    "log_member_days_since_last_trip",
+    "log_member_trips_56d",
+    "log_member_trips_28d",
+)
+BOUGHT_FEATURES = (
+    "log_lines",
+    "log_days",
+    "log_decayed_short",
+    "log_decayed_long",
+    "log_days_since_last",
+    "log_days_since_first",
+    "own_cycle_ratio",
+    "bought_on_two_days",
+    "product_repeat_logit",
+    "log_product_buyers",
+    "log_product_recent_buyers",
+    "als_score",
+    *MEMBER_FEATURES,
+    "trips_56d_x_log_lines",
+    "trips_56d_x_log_decayed_short",
+    "trips_56d_x_log_days_since_last",
+    "trips_56d_x_product_repeat_logit",
+    "trips_56d_x_log_product_buyers",
+)
+NEW_FEATURES = (
+    "log_product_buyers",
+    "log_product_recent_buyers",
+    "product_repeat_logit",
+    "als_score",
+    *MEMBER_FEATURES,
+    "als_score_x_log_member_products",
+    "log_product_buyers_x_log_member_products",
+    "trips_56d_x_log_product_buyers",
+    "trips_56d_x_als_score",
+    "trips_56d_x_product_repeat_logit",
+)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate (member row, product column) pairs with features.
+
+    Attributes
+    ----------
+    rows, columns : ndarray, shape (n_pairs,), int64
+    features : ndarray, shape (n_pairs, n_features), float64
+    from_cf : ndarray, shape (n_pairs,), bool
+        New products proposed by ALS (the others by popularity); all False for bought ones.
+    """
+
+    rows: np.ndarray
+    columns: np.ndarray
+    features: np.ndarray
+    from_cf: np.ndarray
+
+
+def _member_features(
+    history: PurchaseHistory, matrix: InteractionMatrix, rows: np.ndarray
+) -> np.ndarray:
+    products = np.diff(matrix.counts.indptr)[rows].astype(np.float64)
+    return np.column_stack(
+        [
+            np.log1p(history.member_trips[rows]),
+            np.log1p(products),
+            np.log1p(history.member_since_last[rows]),
+            np.log1p(history.member_active_trips[rows]),
+            np.log1p(history.member_recent_trips[rows]),
+        ]
+    )
+
+
+def bought_candidates(
+    history: PurchaseHistory,
+    matrix: InteractionMatrix,
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
+    rows: np.ndarray,
+) -> Candidates:
+    """Every product each member in ``rows`` bought, with ``BOUGHT_FEATURES``."""
+    indptr = matrix.counts.indptr
+    starts, ends = indptr[rows], indptr[rows + 1]
+    lengths = ends - starts
+    pair = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(
+        lengths.sum()
+    )
+    pair_rows = np.repeat(rows, lengths)
+    cols = matrix.counts.indices[pair].astype(np.int64)
+    als = np.einsum("ij,ij->i", user_factors[pair_rows], item_factors[cols]).astype(np.float64)
+    log_lines = np.log1p(history.lines[pair])
+    log_short = np.log1p(history.decayed_short[pair])
+    log_last = np.log1p(history.last_age[pair])
+    repeat = history.product_repeat_logit[cols]
+    log_buyers = np.log1p(history.product_buyers[cols])
+    member = _member_features(history, matrix, pair_rows)
+    active = member[:, 3:4]
+    features = np.column_stack(
+        [
+            log_lines,
+            np.log1p(history.days[pair]),
+            log_short,
+            np.log1p(history.decayed_long[pair]),
+            log_last,
+            np.log1p(history.first_age[pair]),
+            history.own_cycle_ratio()[pair],
+            (history.days[pair] >= 2).astype(np.float64),
+            repeat,
+            log_buyers,
+            np.log1p(history.product_recent_buyers[cols]),
+            als,
+            member,
+            active * np.column_stack([log_lines, log_short, log_last, repeat, log_buyers]),
+        ]
+    )
+    return Candidates(pair_rows, cols, features, np.zeros(len(cols), dtype=bool))
+
+
+def new_candidates(
+    history: PurchaseHistory,
+    matrix: InteractionMatrix,
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
+    rows: np.ndarray,
+    n_cf: int,
+    n_popular: int,
+) -> Candidates:
+    """Top ``n_cf`` unbought products by ALS and ``n_popular`` by buyers; ``NEW_FEATURES``."""
+    n_products = matrix.shape[1]
+    als = (user_factors[rows] @ item_factors.T).astype(np.float64)
+    block_purchased(als, matrix, rows)
+    popular = np.tile(history.product_buyers, (len(rows), 1))
+    block_purchased(popular, matrix, rows)
+    # bit 1: proposed by ALS, bit 2: proposed by popularity
+    chosen = np.zeros((len(rows), n_products), dtype=np.int8)
+    for flag, scores, k in ((1, als, n_cf), (2, popular, n_popular)):
+        k = min(k, n_products)
+        if k > 0:
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            i, j = np.nonzero(np.isfinite(np.take_along_axis(scores, top, axis=1)))
+            chosen[i, top[i, j]] |= flag
+    local, cols = np.nonzero(chosen)
+    from_cf = (chosen[local, cols] & 1).astype(bool)
+    pair_rows = rows[local]
+    score = als[local, cols]
+    log_buyers = np.log1p(history.product_buyers[cols])
+    repeat = history.product_repeat_logit[cols]
+    member = _member_features(history, matrix, pair_rows)
+    active, breadth = member[:, 3], member[:, 1]
+    features = np.column_stack(
+        [
+            log_buyers,
+            np.log1p(history.product_recent_buyers[cols]),
+            repeat,
+            score,
+            member,
+            score * breadth,
+            log_buyers * breadth,
+            active * log_buyers,
+            active * score,
+            active * repeat,
+        ]
+    )
+    return Candidates(pair_rows, cols.astype(np.int64), features, from_cf)

@@ -1,0 +1,337 @@
+"""Rewards through GraphQL: every kind redeemed, validated against a cart, used, cancelled, expired."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from api.context import Role
+from loyalty import check, jobs, orders
+from models import Coupon, Donation, LedgerEntry, Member, Reward
+from tests.support import enroll, gql, gql_errors
+
+pytestmark = pytest.mark.usefixtures("database")
+
+CREATE = """mutation($input: CreateRewardInput!) { createReward(input: $input) {
+  reward { id kind pointsCost } userErrors { field code } } }"""
+REDEEM = """mutation($input: RedeemRewardInput!) { redeemReward(input: $input) {
+  coupon { code status expiresAt reward { name } } donation { cause points value }
+  member { pointsBalance } replayed userErrors { field code } } }"""
+VALIDATE = """query($code: String!, $cart: [CartLineInput!], $shipping: Decimal! = "0") {
+  validateCoupon(code: $code, cart: $cart, shipping: $shipping) {
+    valid discount freeShipping reason errorCode } }"""
+USE = """mutation($code: String!, $order: String!) {
+  useCoupon(input: {code: $code, orderExternalId: $order}) {
+    coupon { status orderExternalId } replayed userErrors { code } } }"""
+CANCEL = """mutation($code: String!) { cancelCoupon(input: {code: $code}) {
+  coupon { status } userErrors { code } } }"""
+CART = [
+    {"sku": "MUG", "quantity": 2, "unitPrice": "12.00", "category": "kitchen"},
+    {"sku": "TEA", "quantity": 1, "unitPrice": "6.00", "category": "food"},
+]
+
+
+async def create(settings, **fields) -> str:
+    data = await gql(settings, CREATE, {"input": {"name": "r", "pointsCost": 100, **fields}})
+    assert data["createReward"]["userErrors"] == [], data
+    return data["createReward"]["reward"]["id"]
+
+
+async def member_with(settings, points: int, external_id: str = "cust-1") -> Member:
+    member = await enroll(external_id)
+    if points:
+        await orders.adjust_points(member.id, points, "seed")
+    return member
+
+
+async def redeem(settings, member: Member, reward_id: str, key: str | None = None) -> dict:
+    variables = {"input": {"rewardId": reward_id, "idempotencyKey": key}}
+    data = await gql(settings, REDEEM, variables, role=Role.MEMBER, member_id=member.id)
+    return data["redeemReward"]
+
+
+async def validate(settings, code, cart=CART, shipping="0"):
+    data = await gql(
+        settings, VALIDATE, {"code": code, "cart": cart, "shipping": shipping}, role=Role.STOREFRONT
+    )
+    return data["validateCoupon"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "discount", "free_shipping"),
+    [
+        ({"kind": "FIXED_DISCOUNT", "value": "5.00"}, "5.00", False),
+        ({"kind": "PERCENT_DISCOUNT", "percent": 10}, "3.00", False),
+        ({"kind": "PERCENT_DISCOUNT", "percent": 50, "category": "kitchen"}, "12.00", False),
+        ({"kind": "FREE_PRODUCT", "sku": "TEA"}, "6.00", False),
+        ({"kind": "FREE_SHIPPING"}, "4.90", True),
+        ({"kind": "GIFT_CARD", "value": "50.00"}, "30.00", False),
+    ],
+)
+async def test_each_coupon_kind_redeem_validate_use(database, fields, discount, free_shipping):
+    member = await member_with(database, 150)
+    reward_id = await create(database, **fields)
+
+    redeemed = await redeem(database, member, reward_id)
+    code = redeemed["coupon"]["code"]
+    checked = await validate(database, code, shipping="4.90")
+    used = await gql(database, USE, {"code": code, "order": "o-1"}, role=Role.STOREFRONT)
+    again = await gql(database, USE, {"code": code, "order": "o-1"}, role=Role.STOREFRONT)
+    other = await gql(database, USE, {"code": code, "order": "o-2"}, role=Role.STOREFRONT)
+    after = await validate(database, code)
+
+    assert redeemed["userErrors"] == [] and redeemed["member"] == {"pointsBalance": 50}
+    assert len(code.replace("-", "")) == 16
+    assert checked == {
+        "valid": True,
+        "discount": discount,
+        "freeShipping": free_shipping,
+        "reason": None,
+        "errorCode": None,
+    }
+    assert used["useCoupon"]["coupon"] == {"status": "USED", "orderExternalId": "o-1"}
+    assert again["useCoupon"]["replayed"] is True
+    assert other["useCoupon"]["userErrors"] == [{"code": "COUPON_USED"}]
+    assert (after["valid"], after["errorCode"]) == (False, "COUPON_USED")
+    assert await check.violations() == []
+
+
+async def test_donation_records_the_cause_and_totals(database):
+    member = await member_with(database, 300)
+    reward_id = await create(database, kind="DONATION", value="2.00", cause="Food bank")
+
+    first = await redeem(database, member, reward_id)
+    await redeem(database, member, reward_id)
+    totals = await gql(database, "{ donationTotals { cause donations points value } }")
+
+    assert first["coupon"] is None
+    assert first["donation"] == {"cause": "Food bank", "points": 100, "value": "2.00"}
+    assert totals["donationTotals"] == [
+        {"cause": "Food bank", "donations": 2, "points": 200, "value": "4.00"}
+    ]
+    assert await LedgerEntry.filter(kind="donate").count() == 2
+
+
+async def test_cancel_returns_points_and_expiry_does_not(database):
+    member = await member_with(database, 200)
+    reward_id = await create(database, kind="FIXED_DISCOUNT", value="5.00", couponDays=1)
+    keep = (await redeem(database, member, reward_id))["coupon"]["code"]
+    give_back = (await redeem(database, member, reward_id))["coupon"]["code"]
+
+    cancelled = await gql(
+        database, CANCEL, {"code": give_back}, role=Role.MEMBER, member_id=member.id
+    )
+    twice = await gql(database, CANCEL, {"code": give_back}, role=Role.MEMBER, member_id=member.id)
+    report = await jobs.run(datetime.now(UTC) + timedelta(days=2))
+    expired = await validate(database, keep)
+
+    assert cancelled["cancelCoupon"]["coupon"] == {"status": "CANCELLED"}
+    assert twice["cancelCoupon"]["userErrors"] == [{"code": "COUPON_CANCELLED"}]
+    assert report.expired_coupons == 1
+    assert (expired["valid"], expired["errorCode"]) == (False, "COUPON_EXPIRED")
+    assert (await Member.get(id=member.id)).balance == 100
+    assert await check.violations() == []
+
+
+async def test_a_member_cannot_cancel_another_members_coupon(database):
+    owner = await member_with(database, 100, "owner")
+    other = await member_with(database, 0, "other")
+    reward_id = await create(database, kind="FREE_SHIPPING")
+    code = (await redeem(database, owner, reward_id))["coupon"]["code"]
+
+    data = await gql(database, CANCEL, {"code": code}, role=Role.MEMBER, member_id=other.id)
+    unknown = await gql(
+        database, CANCEL, {"code": "AAAA-BBBB-CCCC-DDDD"}, role=Role.MEMBER, member_id=other.id
+    )
+
+    assert data["cancelCoupon"] == unknown["cancelCoupon"]
+    assert data["cancelCoupon"]["userErrors"] == [{"code": "COUPON_NOT_FOUND"}]
+    assert (await Coupon.get(code=code)).status == "issued"
+
+
+@pytest.mark.parametrize(
+    ("fields", "points", "code"),
+    [
+        ({"kind": "FREE_SHIPPING"}, 99, "INSUFFICIENT_POINTS"),
+        ({"kind": "FREE_SHIPPING", "stock": 0}, 500, "OUT_OF_STOCK"),
+        (
+            {"kind": "FREE_SHIPPING", "startsAt": "2999-01-01T00:00:00+00:00"},
+            500,
+            "REWARD_NOT_STARTED",
+        ),
+        ({"kind": "FREE_SHIPPING", "endsAt": "2001-01-01T00:00:00+00:00"}, 500, "REWARD_ENDED"),
+    ],
+)
+async def test_refusals_change_nothing(database, fields, points, code):
+    member = await member_with(database, points)
+    reward_id = await create(database, **fields)
+
+    result = await redeem(database, member, reward_id)
+
+    assert result["userErrors"] == [
+        {"field": ["rewardId"] if code != "INSUFFICIENT_POINTS" else ["points"], "code": code}
+    ]
+    assert (await Member.get(id=member.id)).balance == points
+    assert await Coupon.all().count() == 0
+
+
+async def test_per_member_limit_and_inactive(database):
+    member = await member_with(database, 500)
+    reward_id = await create(database, kind="FREE_SHIPPING", perMemberLimit=1)
+    await redeem(database, member, reward_id)
+
+    second = await redeem(database, member, reward_id)
+    await gql(
+        database,
+        "mutation($id: ID!) { updateReward(input: {rewardId: $id, active: false}) { userErrors { code } } }",
+        {"id": reward_id},
+    )
+    inactive = await redeem(database, member, reward_id)
+
+    assert second["userErrors"] == [{"field": ["rewardId"], "code": "LIMIT_REACHED"}]
+    assert inactive["userErrors"] == [{"field": ["rewardId"], "code": "REWARD_INACTIVE"}]
+    assert (await Member.get(id=member.id)).balance == 400
+
+
+async def test_validation_refusals(database):
+    member = await member_with(database, 300)
+    minimum = await create(database, kind="FIXED_DISCOUNT", value="5.00", minimumOrder="100.00")
+    product = await create(database, kind="FREE_PRODUCT", sku="CAKE")
+    code_min = (await redeem(database, member, minimum))["coupon"]["code"]
+    code_product = (await redeem(database, member, product))["coupon"]["code"]
+
+    assert (await validate(database, code_min))["errorCode"] == "MINIMUM_NOT_MET"
+    assert (await validate(database, code_product))["errorCode"] == "NOT_APPLICABLE"
+    assert (await validate(database, "nope"))["errorCode"] == "COUPON_NOT_FOUND"
+    assert (await validate(database, code_min.lower().replace("-", "")))[
+        "errorCode"
+    ] == "MINIMUM_NOT_MET"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"kind": "FIXED_DISCOUNT"}, ["value"]),
+        ({"kind": "PERCENT_DISCOUNT", "percent": 150}, ["percent"]),
+        ({"kind": "FREE_PRODUCT"}, ["sku"]),
+        ({"kind": "DONATION", "value": "1.00"}, ["cause"]),
+        ({"kind": "FREE_SHIPPING", "pointsCost": -5}, ["pointsCost"]),
+        ({"kind": "FREE_SHIPPING", "stock": -1}, ["stock"]),
+        (
+            {
+                "kind": "FREE_SHIPPING",
+                "startsAt": "2027-01-02T00:00:00+00:00",
+                "endsAt": "2027-01-01T00:00:00+00:00",
+            },
+            ["endsAt"],
+        ),
+    ],
+)
+async def test_bad_rewards_are_refused(database, fields, field):
+    data = await gql(database, CREATE, {"input": {"name": "r", "pointsCost": 100, **fields}})
+    assert data["createReward"]["reward"] is None
+    assert data["createReward"]["userErrors"][0]["field"] == field
+    assert await Reward.all().count() == 0
+
+
+async def test_rewards_catalogue_with_affordability(database):
+    member = await member_with(database, 150)
+    await create(database, kind="FREE_SHIPPING", pointsCost=100)
+    await create(database, kind="FIXED_DISCOUNT", value="5.00", pointsCost=400)
+    await create(database, kind="FREE_SHIPPING", pointsCost=50, stock=0)
+    query = "{ rewards(first: 10) { edges { node { pointsCost affordable pointsMissing } } } }"
+
+    public = await gql(database, query, role=Role.PUBLIC)
+    mine = await gql(database, query, role=Role.MEMBER, member_id=member.id)
+
+    assert [e["node"] for e in public["rewards"]["edges"]] == [
+        {"pointsCost": 100, "affordable": None, "pointsMissing": None},
+        {"pointsCost": 400, "affordable": None, "pointsMissing": None},
+    ]
+    assert [e["node"]["pointsMissing"] for e in mine["rewards"]["edges"]] == [0, 250]
+
+
+async def test_redeem_and_admin_rights(database):
+    member = await member_with(database, 100)
+    reward_id = await create(database, kind="FREE_SHIPPING")
+    variables = {"input": {"name": "x", "kind": "FREE_SHIPPING", "pointsCost": 1}}
+
+    assert await gql_errors(database, CREATE, variables, role=Role.STOREFRONT) == [
+        "not authorised for this operation"
+    ]
+    assert await gql_errors(
+        database, REDEEM, {"input": {"rewardId": reward_id}}, role=Role.STOREFRONT
+    ) == ["not authorised for this operation"]
+    assert await gql_errors(
+        database, VALIDATE, {"code": "x"}, role=Role.MEMBER, member_id=member.id
+    ) == ["not authorised for this operation"]
+
+
+async def test_redeem_with_the_same_key_twice_issues_one_coupon(database):
+    member = await member_with(database, 300)
+    reward_id = await create(database, kind="FREE_SHIPPING")
+
+    first = await redeem(database, member, reward_id, key="k1")
+    again = await redeem(database, member, reward_id, key="k1")
+
+    assert again["replayed"] is True and again["coupon"]["code"] == first["coupon"]["code"]
+    assert (await Member.get(id=member.id)).balance == 200
+
+
+async def test_concurrent_redemptions_by_one_member_stop_at_the_balance(database):
+    member = await member_with(database, 1000)
+    reward_id = await create(database, kind="FREE_SHIPPING", pointsCost=100)
+
+    results = await asyncio.gather(*(redeem(database, member, reward_id) for _ in range(200)))
+
+    issued = [r for r in results if r["coupon"]]
+    refused = [r for r in results if r["userErrors"]]
+    assert len(issued) == 10 and len(refused) == 190
+    assert {r["userErrors"][0]["code"] for r in refused} == {"INSUFFICIENT_POINTS"}
+    assert (await Member.get(id=member.id)).balance == 0
+    assert await Coupon.all().count() == 10
+    assert await check.violations() == []
+
+
+async def test_concurrent_redemptions_by_many_members_respect_stock(database):
+    members = [await member_with(database, 100, f"m-{i}") for i in range(50)]
+    reward_id = await create(database, kind="FREE_SHIPPING", pointsCost=100, stock=5)
+
+    results = await asyncio.gather(*(redeem(database, m, reward_id) for m in members))
+
+    assert sum(1 for r in results if r["coupon"]) == 5
+    assert (await Reward.get(id=(await Reward.first()).id)).stock == 0
+    assert sum(m.balance for m in await Member.all()) == 4500
+    assert await check.violations() == []
+
+
+async def test_concurrent_use_of_one_code_succeeds_once(database):
+    member = await member_with(database, 100)
+    reward_id = await create(database, kind="FREE_SHIPPING")
+    code = (await redeem(database, member, reward_id))["coupon"]["code"]
+
+    results = await asyncio.gather(
+        *(
+            gql(database, USE, {"code": code, "order": f"o-{i}"}, role=Role.STOREFRONT)
+            for i in range(100)
+        )
+    )
+
+    assert sum(1 for r in results if not r["useCoupon"]["userErrors"]) == 1
+
+
+async def test_coupon_codes_resist_guessing(database):
+    member = await member_with(database, 500)
+    reward_id = await create(database, kind="FREE_SHIPPING", pointsCost=100)
+    for _ in range(5):
+        await redeem(database, member, reward_id)
+    from loyalty import rewards
+
+    guesses = [rewards.new_code() for _ in range(10_000)]
+    hits = 0
+    for start in range(0, len(guesses), 500):
+        hits += await Coupon.filter(code__in=guesses[start : start + 500]).count()
+    assert hits == 0
+    assert await Donation.all().count() == 0

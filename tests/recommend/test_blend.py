@@ -1,0 +1,86 @@
+import pandas as pd
+import pytest
+
+import recommend
+from recommend import BlendedRecommender
+from recommend.baselines import GlobalPopularity
+
+
+def test_tiny_data_uses_fixed_rule_and_puts_the_habit_first(tiny: pd.DataFrame) -> None:
+    model = recommend.fit(tiny)
+    assert model.rankers is None
+    assert model.recommend(["a"], n=3)["a"][0] == "x"
+
+
+def test_learned_model_puts_the_habit_first(
+    shoppers: pd.DataFrame, shoppers_model: BlendedRecommender
+) -> None:
+    model = shoppers_model
+    assert model.rankers is not None
+    product, score, reason = model.recommend_with_reasons([0], n=5)[0][0]
+    assert (product, reason) == (0, "BOUGHT_OFTEN")
+    assert 0.0 < score <= 1.0
+
+
+def test_exclude_purchased_never_returns_bought_products(
+    shoppers: pd.DataFrame, shoppers_model: BlendedRecommender
+) -> None:
+    model = shoppers_model
+    bought = shoppers.groupby("member_id")["product_id"].agg(set)
+
+    offers = model.recommend_with_reasons(list(range(400)), n=10, exclude_purchased=True)
+
+    assert all(len(items) == 10 for items in offers.values())
+    assert all(not {p for p, _, _ in items} & bought[m] for m, items in offers.items())
+    assert {r for items in offers.values() for _, _, r in items} <= {"SIMILAR_MEMBERS", "POPULAR"}
+
+
+def test_lists_are_best_first_and_repeat_purchases_allowed(
+    shoppers: pd.DataFrame, shoppers_model: BlendedRecommender
+) -> None:
+    model = shoppers_model
+    offers = model.recommend_with_reasons([5, 6], n=10)
+    for items in offers.values():
+        scores = [s for _, s, _ in items]
+        assert scores == sorted(scores, reverse=True)
+        assert len({p for p, _, _ in items}) == 10
+        assert items[0][2] == "BOUGHT_OFTEN"
+
+
+def test_unknown_member_gets_global_popularity(
+    shoppers: pd.DataFrame, shoppers_model: BlendedRecommender
+) -> None:
+    model = shoppers_model
+    expected = GlobalPopularity.fit(shoppers).recommend(["stranger"], n=10)
+
+    offers = model.recommend_with_reasons(["stranger", 3], n=10)
+
+    assert [p for p, _, _ in offers["stranger"]] == expected["stranger"]
+    assert {r for _, _, r in offers["stranger"]} == {"POPULAR"}
+    assert len(offers[3]) == 10
+
+
+def test_empty_and_zero_requests(tiny: pd.DataFrame) -> None:
+    model = recommend.fit(tiny)
+    assert model.recommend([], n=10) == {}
+    assert model.recommend(["a"], n=0) == {"a": []}
+
+
+def test_short_catalogue_is_padded_without_duplicates(tiny: pd.DataFrame) -> None:
+    model = recommend.fit(tiny)
+    offers = model.recommend(["a", "b"], n=10)
+    assert sorted(offers["a"]) == ["v", "w", "x", "y", "z"]
+    assert sorted(model.recommend(["a"], n=10, exclude_purchased=True)["a"]) == ["v", "y", "z"]
+
+
+def test_options_reach_the_configuration(tiny: pd.DataFrame) -> None:
+    model = recommend.fit(tiny, factors=4, label_weeks=2)
+    assert (model.config.als.factors, model.config.label_weeks) == (4, 2)
+    assert model.user_factors.shape == (5, 4)
+    with pytest.raises(TypeError, match="unknown option"):
+        recommend.fit(tiny, colour="red")
+
+
+def test_missing_column_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="timestamp"):
+        recommend.fit(pd.DataFrame({"member_id": [1], "product_id": [2]}))

@@ -1,0 +1,114 @@
+"""Retrain from the database: publish, refuse, roll back; offers through GraphQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import recommend
+from api.context import Role
+from loyalty import orders
+from models import ModelVersion, Product
+from recommend import publish
+from tests.support import enroll, gql, gql_errors, lines
+
+pytestmark = pytest.mark.usefixtures("database")
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+OFFERS = "{ me { offers(first: 3) { kind score reason product { sku } } } }"
+
+
+async def seed(settings, members: int = 6, weeks: int = 10) -> list[int]:
+    """Member i buys its own product OWN-i every week, plus the shop's bestseller."""
+    ids = []
+    for i in range(members):
+        member = await enroll(f"m-{i}")
+        ids.append(member.id)
+        for week in range(weeks):
+            await orders.record_order(
+                settings,
+                orders.OrderInput(
+                    f"o-{i}-{week}",
+                    f"m-{i}",
+                    lines((f"OWN-{i}", 1, "3.00"), ("BEST", 1, "2.00"), (f"W-{week}", 1, "1.00")),
+                    placed_at=NOW - timedelta(weeks=weeks - week),
+                ),
+            )
+    return ids
+
+
+def scrambled(interactions):
+    """A model trained on the wrong products: scores below popularity on purpose."""
+    products = sorted(interactions["product_id"].unique())
+    rotate = dict(zip(products, products[3:] + products[:3], strict=True))
+    return recommend.fit(interactions.assign(product_id=interactions["product_id"].map(rotate)))
+
+
+async def test_publish_then_serve_offers_for_the_member_only(database, tmp_path):
+    ids = await seed(database)
+
+    result = await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+
+    assert result.published, result.message
+    assert result.metrics["recall@10"] >= result.metrics["popularity_recall@10"]
+    assert (await ModelVersion.get(active=True)).version == result.version
+    data = await gql(database, OFFERS, role=Role.MEMBER, member_id=ids[0])
+    offers = data["me"]["offers"]
+    assert len(offers) == 3
+    assert {o["product"]["sku"] for o in offers[:2]} == {"OWN-0", "BEST"}
+    assert all(o["kind"] == "PRODUCT" for o in offers)
+    other = await gql(database, OFFERS, role=Role.MEMBER, member_id=ids[1])
+    assert "OWN-1" in {o["product"]["sku"] for o in other["me"]["offers"]}
+    assert "OWN-0" not in {o["product"]["sku"] for o in other["me"]["offers"][:2]}
+
+
+async def test_inactive_products_are_never_offered(database, tmp_path):
+    ids = await seed(database)
+    await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+    await Product.filter(sku="OWN-0").update(active=False)
+
+    data = await gql(database, OFFERS, role=Role.MEMBER, member_id=ids[0])
+
+    skus = [o["product"]["sku"] for o in data["me"]["offers"]]
+    assert "OWN-0" not in skus and len(skus) == 3
+
+
+async def test_a_member_without_rows_gets_the_popularity_fallback(database, tmp_path):
+    await seed(database)
+    await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+    newcomer = await enroll("new-member")
+
+    data = await gql(database, OFFERS, role=Role.MEMBER, member_id=newcomer.id)
+
+    offers = data["me"]["offers"]
+    assert offers[0]["product"]["sku"] == "BEST"
+    assert {o["reason"] for o in offers} == {"POPULAR"}
+
+
+async def test_a_worse_model_is_refused_and_the_active_version_stays(database, tmp_path):
+    await seed(database)
+    good = await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+
+    bad = await publish.retrain(tmp_path, now=NOW, holdout_weeks=2, fitter=scrambled)
+
+    assert not bad.published and "below global popularity" in bad.message
+    assert (await ModelVersion.get(active=True)).version == good.version
+    assert await ModelVersion.all().count() == 1
+
+
+async def test_rollback_and_pruning(database, tmp_path):
+    await seed(database)
+    first = await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+    versions = [first.version]
+    for _ in range(3):
+        versions.append((await publish.retrain(tmp_path, now=NOW, holdout_weeks=2, keep=3)).version)
+
+    assert [v.version for v in await ModelVersion.all().order_by("id")] == versions[-3:]
+    assert not (tmp_path / versions[0]).exists()
+    assert await publish.rollback() == versions[-2]
+    assert (await ModelVersion.get(active=True)).version == versions[-2]
+
+
+async def test_offers_need_a_member_token(database):
+    errors = await gql_errors(database, OFFERS, role=Role.STOREFRONT)
+    assert errors == ["not authorised for this operation"]

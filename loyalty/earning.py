@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
 from loyalty.errors import ErrorCode, InvalidInput
@@ -83,12 +83,57 @@ def validate_lines(lines: list[LineInput]) -> list[Line]:
     return checked
 
 
-def compute(lines: list[Line], discount_cents: int, settings: Settings) -> PointsBreakdown:
-    """Base earning: points per currency unit on the eligible subtotal, rounded down.
+@dataclass(frozen=True)
+class Bonus:
+    """A multiplier and/or points per item on the lines it matches (empty scope: every line)."""
 
-    The eligible subtotal is the lines' total less the order discount (shipping never earns).
-    The discount is shared over lines in proportion to their totals; the order's points are the
-    floor of eligible x rate, shared over lines by largest remainder so the lines add up.
+    name: str
+    multiplier: Decimal = Decimal(1)
+    points_per_item: int = 0
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    fixed_points: int = 0
+
+    def matches(self, line: Line, category: str | None) -> bool:
+        if not self.skus and not self.categories:
+            return True
+        return line.sku in self.skus or (category is not None and category in self.categories)
+
+
+@dataclass(frozen=True)
+class EarningContext:
+    """Everything besides the cart that decides the points: rules, campaigns, tier, plan, caps.
+
+    ``cap_left`` is the fewest points still allowed by any cap (per order or per period), or
+    None when no cap applies.
+    """
+
+    rules: tuple[Bonus, ...] = ()
+    campaigns: tuple[Bonus, ...] = ()
+    tier_name: str | None = None
+    tier_multiplier: Decimal = Decimal(1)
+    plan_name: str | None = None
+    plan_multiplier: Decimal = Decimal(1)
+    categories: dict[str, str | None] = field(default_factory=dict)
+    cap_left: int | None = None
+
+
+BASE = EarningContext()
+
+
+def compute(
+    lines: list[Line],
+    discount_cents: int,
+    settings: Settings,
+    context: EarningContext = BASE,
+) -> PointsBreakdown:
+    """Points of an order, explained line by line. recordOrder and previewPoints both call it.
+
+    Each line earns its share of the eligible subtotal (lines less the order discount, shared in
+    proportion to line totals; shipping never earns) x points per unit x the tier multiplier x
+    the plan multiplier x every matching campaign and bonus-rule multiplier. The order earns the
+    floor of the lines' sum, plus points per item of matching rules, plus fixed campaign
+    bonuses, then capped. Line points are shared by largest remainder so they add up exactly.
     """
     subtotal = sum(line.total_cents for line in lines)
     if discount_cents > subtotal:
@@ -97,20 +142,57 @@ def compute(lines: list[Line], discount_cents: int, settings: Settings) -> Point
         )
     eligible = subtotal - discount_cents
     rate = settings.points_per_unit
-    points = int((Decimal(eligible) / 100 * rate).to_integral_value(rounding=ROUND_FLOOR))
     shares = _share(eligible, [line.total_cents for line in lines])
-    exact = [Decimal(share) / 100 * rate for share in shares]
-    line_points = _share(points, [int(e * 1000) for e in exact])
+    exact: list[Decimal] = []
+    extras: list[int] = []
+    notes: list[str] = []
+    fixed = 0
+    for campaign in context.campaigns:
+        if campaign.fixed_points and any(
+            campaign.matches(line, _category(line, context)) for line in lines
+        ):
+            fixed += campaign.fixed_points
+    for line, share in zip(lines, shares, strict=True):
+        category = _category(line, context)
+        factor = context.tier_multiplier * context.plan_multiplier
+        parts = [f"{share / 100:.2f} x {rate} points per unit"]
+        if context.tier_multiplier != 1:
+            parts.append(f"x {context.tier_multiplier} ({context.tier_name})")
+        if context.plan_multiplier != 1:
+            parts.append(f"x {context.plan_multiplier} ({context.plan_name})")
+        extra = 0
+        for bonus in (*context.campaigns, *context.rules):
+            if not bonus.matches(line, category):
+                continue
+            if bonus.multiplier != 1:
+                factor *= bonus.multiplier
+                parts.append(f"x {bonus.multiplier} ({bonus.name})")
+            if bonus.points_per_item:
+                extra += bonus.points_per_item * line.quantity
+                parts.append(f"+ {bonus.points_per_item * line.quantity} ({bonus.name})")
+        exact.append(Decimal(share) / 100 * rate * factor)
+        extras.append(extra)
+        notes.append(" ".join(parts))
+    points = int(sum(exact, Decimal(0)).to_integral_value(rounding=ROUND_FLOOR)) + sum(extras)
+    uncapped = points + fixed
+    total = uncapped if context.cap_left is None else max(0, min(uncapped, context.cap_left))
+    weights = [int(e * 1000) + x * 1000 for e, x in zip(exact, extras, strict=True)]
+    line_points = _share(total - min(fixed, total), weights)
+    if fixed and total:
+        notes = [*notes]
+        notes[0] += f"; + {min(fixed, total)} campaign bonus on the order"
+        line_points[0] += min(fixed, total)
+    if total < uncapped:
+        notes = [f"{n}; capped ({uncapped} -> {total} for the order)" for n in notes]
     explained = [
-        LinePoints(
-            sku=line.sku,
-            eligible_cents=share,
-            points=pts,
-            explanation=f"{share / 100:.2f} x {rate} points per unit",
-        )
-        for line, share, pts in zip(lines, shares, line_points, strict=True)
+        LinePoints(sku=line.sku, eligible_cents=share, points=pts, explanation=note)
+        for line, share, pts, note in zip(lines, shares, line_points, notes, strict=True)
     ]
-    return PointsBreakdown(points, subtotal, discount_cents, eligible, rate, explained)
+    return PointsBreakdown(total, subtotal, discount_cents, eligible, rate, explained)
+
+
+def _category(line: Line, context: EarningContext) -> str | None:
+    return line.category or context.categories.get(line.sku)
 
 
 def _share(total: int, weights: list[int]) -> list[int]:

@@ -96,7 +96,7 @@ class ActionRule(Model):
 
 
 class Tier(Model):
-    """A status level; all active tiers share one basis and window (checked by the rules)."""
+    """A status level. All active tiers share one basis and window, as the rules check."""
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64, unique=True)

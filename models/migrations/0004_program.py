@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                 ('perks', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('active', fields.BooleanField(default=True)),
             ],
-            options={'table': 'tiers', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A status level; all active tiers share one basis and window (checked by the rules).'},
+            options={'table': 'tiers', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A status level. All active tiers share one basis and window, as the rules check.'},
             bases=['Model'],
         ),
         ops.CreateModel(

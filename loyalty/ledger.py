@@ -9,6 +9,9 @@ Invariants (checked by the tests and by ``loyalty check``):
    action or request changes the ledger once, concurrently too.
 5. Entries are never updated or deleted; corrections are new entries (reversal, adjust).
 
+Every posted entry also writes its outbox event (points earned, spent or expired) in the same
+transaction, so an event goes out exactly for the changes that were committed.
+
 How they hold: each function runs inside the caller's transaction. A debit is one conditional
 ``UPDATE members SET balance = balance - x WHERE id = m AND balance >= x``; on PostgreSQL that
 statement also takes the member's row lock, so lots are consumed by one transaction at a time.
@@ -24,7 +27,7 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from loyalty import db
+from loyalty import db, outbox
 from loyalty.errors import InsufficientPoints, InvalidInput, NotFound
 from models import EntryKind, LedgerEntry, Lot
 
@@ -106,6 +109,7 @@ async def credit(
         expires_at=expires_at,
         using_db=conn,
     )
+    await outbox.ledger_event(conn, entry)
     return Posted(entry, created=True)
 
 
@@ -134,7 +138,7 @@ async def debit(
         return Posted(found, created=False)
     take = points
     if partial:
-        balance = await _locked_balance(conn, member_id)
+        balance = await lock_member(conn, member_id)
         take = min(points, balance)
     if take > 0:
         rows = await db.fetch(
@@ -151,7 +155,7 @@ async def debit(
         balance_after = rows[0]["balance"]
         await _consume_lots(conn, member_id, take, prefer_lot_entry_id)
     else:
-        balance_after = await _locked_balance(conn, member_id)
+        balance_after = await lock_member(conn, member_id)
     entry = await LedgerEntry.create(
         member_id=member_id,
         kind=kind,
@@ -162,6 +166,7 @@ async def debit(
         source=source,
         using_db=conn,
     )
+    await outbox.ledger_event(conn, entry)
     return Posted(entry, created=True)
 
 
@@ -176,7 +181,7 @@ async def expire_lot(
     found = await existing(key, conn)
     if found is not None:
         return Posted(found, created=False)
-    await _locked_balance(conn, lot.member_id)
+    await lock_member(conn, lot.member_id)
     # Re-read under the member lock: a concurrent spend may have consumed the lot meanwhile.
     rows = await db.fetch(conn, "SELECT remaining FROM lots WHERE id = $1", lot_id)
     remaining = int(rows[0]["remaining"])
@@ -201,6 +206,7 @@ async def expire_lot(
         source=source,
         using_db=conn,
     )
+    await outbox.ledger_event(conn, entry)
     return Posted(entry, created=True)
 
 
@@ -208,7 +214,7 @@ async def _member_exists(conn: BaseDBAsyncClient, member_id: int) -> bool:
     return bool(await db.fetch(conn, "SELECT id FROM members WHERE id = $1", member_id))
 
 
-async def _locked_balance(conn: BaseDBAsyncClient, member_id: int) -> int:
+async def lock_member(conn: BaseDBAsyncClient, member_id: int) -> int:
     """The balance, read with the member's row locked for the rest of the transaction."""
     if db.dialect(conn) == "sqlite":
         # No row locks: a no-op write takes the database's write lock now, not later.

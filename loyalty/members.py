@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from loyalty import db, referrals
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.settings import Settings
-from models import Member
+from models import Action, Member
 
 # No 0/O, 1/I/L: codes are read aloud and typed from screenshots.
 REFERRAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -92,13 +92,15 @@ async def enroll(data: EnrollInput, settings: Settings | None = None) -> Member:
         )
         if referrer is not None:
             await referrals.welcome(conn, settings, member)
+        from loyalty import actions  # actions looks members up: import here, not at the top
+
+        await actions.award(conn, settings, member.id, Action.SIGNUP, "signup", datetime.now(UTC))
         return member
 
     for _ in range(5):
         try:
             member = await db.atomic(write)
-            if referrer is not None:
-                await member.refresh_from_db()
+            await member.refresh_from_db()
             return member
         except IntegrityError:
             if await Member.exists(external_id=external_id):

@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
-from loyalty import db, earning, ledger, referrals
+from loyalty import db, earning, ledger, referrals, rules, tiers
 from loyalty.earning import LineInput, PointsBreakdown
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from loyalty.members import by_external_id
@@ -69,11 +69,21 @@ def order_key(external_id: str) -> str:
 
 
 async def preview(
-    settings: Settings, lines: list[LineInput], discount: object = 0
+    settings: Settings,
+    lines: list[LineInput],
+    discount: object = 0,
+    member_external_id: str | None = None,
+    at: datetime | None = None,
 ) -> PointsBreakdown:
-    """What an order with these lines would earn; writes nothing."""
+    """What an order with these lines would earn now (for this member); writes nothing."""
     checked = earning.validate_lines(lines)
-    return earning.compute(checked, to_cents(discount, field="discount"), settings)
+    discount_cents = to_cents(discount, field="discount")
+    earning.compute(checked, discount_cents, settings)  # input errors before any read
+    member = await by_external_id(member_external_id) if member_external_id else None
+    context = await rules.earning_context(
+        member.id if member else None, checked, at or datetime.now(UTC)
+    )
+    return earning.compute(checked, discount_cents, settings, context)
 
 
 def _check_currency(settings: Settings, currency: str | None) -> None:
@@ -97,14 +107,18 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
     lines = earning.validate_lines(data.lines)
     discount = to_cents(data.discount, field="discount")
     shipping = to_cents(data.shipping, field="shipping")
-    breakdown = earning.compute(lines, discount, settings)
+    earning.compute(lines, discount, settings)  # input errors before any write
     member = await by_external_id(data.member_external_id)
     placed_at = data.placed_at or datetime.now(UTC)
     if placed_at.tzinfo is None:
         placed_at = placed_at.replace(tzinfo=UTC)
     product_ids = await ensure_products(lines)
 
-    async def write(conn: BaseDBAsyncClient) -> Order:
+    async def write(conn: BaseDBAsyncClient) -> tuple[Order, int]:
+        # The member's lock first: caps and tiers see this member's orders one at a time.
+        await ledger.lock_member(conn, member.id)
+        context = await rules.earning_context(member.id, lines, placed_at, conn)
+        breakdown = earning.compute(lines, discount, settings, context)
         order = await Order.create(
             external_id=external_id,
             member_id=member.id,
@@ -132,16 +146,17 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
         )
         await _credit_order(conn, settings, member.id, order, breakdown.points)
         await referrals.on_order(conn, settings, member.id, order)
-        return order
+        await tiers.upgrade(conn, member.id, placed_at)
+        return order, breakdown.points
 
     try:
-        order = await db.atomic(write)
+        order, points = await db.atomic(write)
     except IntegrityError:
         found = await Order.get_or_none(external_id=external_id)
         if found is None:
             raise
         return await _replay(found, data.member_external_id)
-    return OrderResult(order, breakdown.points, replayed=False)
+    return OrderResult(order, points, replayed=False)
 
 
 async def _credit_order(

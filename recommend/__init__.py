@@ -1,8 +1,11 @@
 """Personalised product offers: training, evaluation, model store, ranking.
 
->>> model = recommend.fit(interactions)          # member_id, product_id, timestamp, quantity
->>> model.recommend(["m1"], n=10)                # {member_id: [product_id, ...]}
->>> model.recommend_with_reasons(["m1"], n=10)   # {member_id: [(product_id, score, reason)]}
+Usage::
+
+    model = recommend.fit(interactions)         # member_id, product_id, timestamp, quantity
+    model.recommend(["m1"], n=10)               # {member_id: [product_id, ...]}
+    model.recommend_with_reasons(["m1"], n=10)  # {member_id: [(product_id, score, reason)]}
+    model.save(path); recommend.load(path)      # arrays.npz + model.json, no pickle
 """
 
 import os

@@ -125,6 +125,8 @@ class BlendedRecommender(Recommender):
     ) -> BlendedRecommender:
         """Learn the rankers on a split of ``interactions``, then fit on all of it."""
         check_interactions(interactions)
+        if interactions.empty:
+            raise ValueError("no interactions to learn from")
         config = config or BlendConfig()
         rankers = learn_rankers(interactions, config)
         matrix = build_matrix(interactions)

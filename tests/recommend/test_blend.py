@@ -84,3 +84,9 @@ def test_options_reach_the_configuration(tiny: pd.DataFrame) -> None:
 def test_missing_column_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="timestamp"):
         recommend.fit(pd.DataFrame({"member_id": [1], "product_id": [2]}))
+
+
+def test_empty_history_is_a_clear_error() -> None:
+    empty = pd.DataFrame({"member_id": [], "product_id": [], "timestamp": [], "quantity": []})
+    with pytest.raises(ValueError, match="no interactions"):
+        recommend.fit(empty)

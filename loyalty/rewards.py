@@ -18,7 +18,7 @@ from decimal import Decimal
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
-from loyalty import db, ledger
+from loyalty import db, ledger, outbox
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError, NotFound
 from loyalty.money import to_cents
 from loyalty.settings import Settings
@@ -238,6 +238,7 @@ async def redeem(
                 redeem_key=redeem_key,
                 using_db=conn,
             )
+            await _redeemed_event(conn, member_id, reward, None, donation)
             return Redemption(reward, None, donation, posted.entry.id, replayed=False)
         coupon = await Coupon.create(
             code=new_code(),
@@ -248,6 +249,7 @@ async def redeem(
             expires_at=now + timedelta(days=reward.coupon_days),
             using_db=conn,
         )
+        await _redeemed_event(conn, member_id, reward, coupon, None)
         return Redemption(reward, coupon, None, posted.entry.id, replayed=False)
 
     try:
@@ -257,6 +259,26 @@ async def redeem(
         if replay is None:
             raise
         return replay
+
+
+async def _redeemed_event(
+    conn: BaseDBAsyncClient,
+    member_id: int,
+    reward: Reward,
+    coupon: Coupon | None,
+    donation: Donation | None,
+) -> None:
+    payload = {
+        "rewardId": reward.id,
+        "rewardName": reward.name,
+        "rewardKind": reward.kind,
+        "points": reward.points_cost,
+        "valueCents": reward.value_cents,
+        "couponCode": coupon.code if coupon else None,
+        "couponExpiresAt": coupon.expires_at if coupon else None,
+        "cause": donation.cause if donation else None,
+    }
+    await outbox.record(conn, outbox.EventKind.REWARD_REDEEMED, member_id, payload)
 
 
 async def _redemption_by_key(key: str, reward: Reward) -> Redemption | None:
@@ -367,9 +389,31 @@ async def use(
     coupon = await _coupon(code)
     if coupon is None:
         raise NotFound("no such coupon code", field="code", code=ErrorCode.COUPON_NOT_FOUND)
-    changed = await Coupon.filter(
-        id=coupon.id, status=CouponStatus.ISSUED, expires_at__gt=now
-    ).update(status=CouponStatus.USED, order_external_id=order_external_id, used_at=now)
+
+    async def burn(conn: BaseDBAsyncClient) -> int:
+        changed = (
+            await Coupon.filter(id=coupon.id, status=CouponStatus.ISSUED, expires_at__gt=now)
+            .using_db(conn)
+            .update(status=CouponStatus.USED, order_external_id=order_external_id, used_at=now)
+        )
+        if changed == 1:
+            payload = {
+                "couponCode": coupon.code,
+                "rewardId": coupon.reward_id,
+                "orderExternalId": order_external_id,
+                "usedAt": now,
+            }
+            await outbox.record(
+                conn,
+                outbox.EventKind.COUPON_USED,
+                coupon.member_id,
+                payload,
+                key=f"coupon-used:{coupon.id}",
+                now=now,
+            )
+        return changed
+
+    changed = await db.atomic(burn)
     await coupon.refresh_from_db()
     if changed == 1:
         return coupon, False

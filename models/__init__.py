@@ -1,6 +1,7 @@
 """tortoise-orm models: persistence only, no business rules beyond field constraints."""
 
 from models.catalog import Product
+from models.events import DeliveryStatus, EventDelivery, MarketingPreference, OutboxEvent
 from models.ledger import EntryKind, LedgerEntry, Lot
 from models.members import Member
 from models.offers import MemberOffer, ModelVersion
@@ -27,18 +28,22 @@ __all__ = [
     "Campaign",
     "Coupon",
     "CouponStatus",
+    "DeliveryStatus",
     "Donation",
     "EarningCap",
     "EarningRule",
     "EntryKind",
+    "EventDelivery",
     "LedgerEntry",
     "Lot",
+    "MarketingPreference",
     "Member",
     "MemberOffer",
     "MemberTier",
     "ModelVersion",
     "Order",
     "OrderLine",
+    "OutboxEvent",
     "Period",
     "Plan",
     "Product",

@@ -20,13 +20,18 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from api.context import VisibleError
+from api.events.mutations import EventMutation
+from api.events.queries import EventQuery
 from api.members.mutations import MemberMutation
 from api.members.queries import MemberQuery
 from api.orders.mutations import OrderMutation
 from api.orders.queries import OrderQuery
+from api.program.mutations import ProgramMutation
 from api.program.queries import ProgramQuery
+from api.reports.queries import ReportQuery
 from api.rewards.mutations import RewardMutation
 from api.rewards.queries import RewardQuery
+from api.segments.queries import SegmentQuery
 from loyalty.errors import LoyaltyError
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
@@ -34,8 +39,13 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
-Query = merge_types("Query", (ProgramQuery, MemberQuery, OrderQuery, RewardQuery))
-Mutation = merge_types("Mutation", (MemberMutation, OrderMutation, RewardMutation))
+Query = merge_types(
+    "Query",
+    (ProgramQuery, MemberQuery, OrderQuery, RewardQuery, ReportQuery, SegmentQuery, EventQuery),
+)
+Mutation = merge_types(
+    "Mutation", (MemberMutation, OrderMutation, RewardMutation, ProgramMutation, EventMutation)
+)
 
 
 def _should_mask(error: GraphQLError) -> bool:

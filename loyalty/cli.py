@@ -103,7 +103,9 @@ async def _jobs(settings: Settings, now: str | None) -> int:
     moment = datetime.fromisoformat(now) if now else None
     await db.init(settings)
     try:
-        report = await jobs.run(moment)
+        from loyalty import dispatch
+
+        report = await jobs.run(moment, settings, webhook_urls=dispatch.urls_from_env())
     finally:
         await db.close()
     print(report)
@@ -138,6 +140,12 @@ def retrain(args: argparse.Namespace) -> int:
     return asyncio.run(_retrain(from_env(), args.holdout_weeks))
 
 
+def dispatch_events(_: argparse.Namespace) -> int:
+    from loyalty import dispatch
+
+    return asyncio.run(dispatch.main(from_env()))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="loyalty", description="Loyalty programme engine")
     sub = p.add_subparsers(dest="command", required=True)
@@ -152,6 +160,9 @@ def parser() -> argparse.ArgumentParser:
     r = j.add_parser("run", help="expiry and every other job due now")
     r.add_argument("--now", default=None, help="ISO date-time to run as (default: now)")
     r.set_defaults(run=jobs_run)
+    sub.add_parser(
+        "dispatch", help="deliver due outgoing events to LOYALTY_WEBHOOK_URLS"
+    ).set_defaults(run=dispatch_events)
     i = sub.add_parser("import", help="load a data set into the database")
     i.add_argument("dataset", choices=["completejourney"])
     i.add_argument("--households", type=int, default=None, help="only the first N households")

@@ -17,13 +17,15 @@ becomes one unit at the line total. Spend and points are exact to the cent, and
 ``quantity * unit_price_cents == line_total_cents`` on every line. Lines with quantity <= 0 or
 sales_value <= 0 (returns, voids, free items) are skipped.
 
-Bulk path: one transaction per 100 households, so a crash leaves whole households. In it the
-chunk's members are found or inserted and locked (``FOR UPDATE`` in id order on PostgreSQL; a
-no-op update takes SQLite's write lock), baskets that already have an order are skipped, order
-and entry ids are reserved, and orders, lines, entries and lots go in with COPY (PostgreSQL) or
-executemany (SQLite). Each member's balance then moves once, by the sum of its new entries, whose
-``balance_after`` runs from the locked balance in entry-id order: the ledger invariants hold as if
-every basket had gone through recordOrder, and a rerun changes nothing.
+Bulk path: one transaction per 100 households, so a crash leaves whole households. Baskets whose
+order is already in the database are skipped. In the transaction the chunk's members are found or
+inserted and locked (``FOR UPDATE`` in id order on PostgreSQL; a no-op update takes SQLite's write
+lock), order and entry ids are reserved, and orders, lines, entries and lots go in with COPY
+(PostgreSQL) or executemany (SQLite). Each member's balance then moves once, by the sum of its new
+entries, whose ``balance_after`` runs from the locked balance in entry-id order: the ledger
+invariants hold as if every basket had gone through recordOrder. The unique order ids and
+idempotency keys stop a concurrent writer's basket from counting twice: the chunk rolls back and
+is redone without it. A rerun changes nothing.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ from models import EntryKind, Member, Order
 PREFIX = "cj-"
 EMAIL_DOMAIN = "completejourney.example"
 CHUNK_HOUSEHOLDS = 100
-IN_BATCH = 500
 T = TypeVar("T")
 Ints = npt.NDArray[np.int64]
 EARN_ORDER = EntryKind.EARN_ORDER.value
@@ -156,7 +157,7 @@ class _Basket:
     member_external_id: str
     placed_at: datetime
     lines: list[tuple[int, int, int, int]]  # product row id, quantity, unit cents, total cents
-    points: earning.PointsBreakdown
+    breakdown: earning.PointsBreakdown
 
 
 @dataclass(frozen=True)
@@ -224,11 +225,9 @@ def _plan(transactions: pd.DataFrame, households: int | None, shift: timedelta) 
         (chosen["quantity"] > 0) & (chosen["sales_value"] > 0),
         ["household_id", "basket_id", "product_id", "quantity", "sales_value"],
     ].copy()
-    lines["placed"] = (
-        chosen.loc[lines.index, "transaction_timestamp"]
-        .groupby(lines["basket_id"])
-        .transform("min")
-    )
+    # A basket is placed when its first line was rung up (all its lines share one time here).
+    stamps = chosen.loc[lines.index, "transaction_timestamp"]
+    lines["placed"] = stamps.groupby(lines["basket_id"]).transform("min")
     lines = lines.sort_values(["household_id", "placed", "basket_id"], kind="stable")
     quantity, unit, total = line_prices(
         lines["quantity"].to_numpy(), lines["sales_value"].to_numpy()
@@ -413,7 +412,7 @@ async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chun
     baskets = chunk.baskets
     order_ids = await _reserve_ids(conn, "orders", len(baskets))
     entry_ids = iter(
-        await _reserve_ids(conn, "ledger_entries", sum(b.points.points > 0 for b in baskets))
+        await _reserve_ids(conn, "ledger_entries", sum(b.breakdown.points > 0 for b in baskets))
     )
     expiry = timedelta(days=settings.lot_expiry_days) if settings.lot_expiry_days else None
     balances = {ext: balance for ext, (_, balance) in members.items()}
@@ -424,8 +423,8 @@ async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chun
     lots: list[tuple[Any, ...]] = []
     for order_id, basket in zip(order_ids, baskets, strict=True):
         member_id = members[basket.member_external_id][0]
-        placed, points = basket.placed_at, basket.points.points
-        eligible = basket.points.eligible_cents
+        placed, points = basket.placed_at, basket.breakdown.points
+        eligible = basket.breakdown.eligible_cents
         # No discount, no shipping, nothing refunded: eligible == subtotal.
         orders.append(
             (
@@ -434,7 +433,7 @@ async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chun
                 member_id,
                 placed,
                 settings.currency,
-                basket.points.subtotal_cents,
+                basket.breakdown.subtotal_cents,
                 0,
                 0,
                 eligible,
@@ -447,9 +446,9 @@ async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chun
         lines.extend((order_id, *line) for line in basket.lines)
         if points > 0:
             entry_id = next(entry_ids)
-            balances[basket.member_external_id] += points
+            balance = balances[basket.member_external_id] + points
+            balances[basket.member_external_id] = balance
             expires_at = placed + expiry if expiry else None
-            balance = balances[basket.member_external_id]
             key, source = order_key(basket.external_id), f"order:{basket.external_id}"
             entries.append(
                 (
@@ -510,7 +509,7 @@ def _chunk(
         if external_id in skip:
             continue
         span = range(start, end)
-        points = earning.compute(
+        breakdown = earning.compute(
             [earning.Line(str(product[i]), quantity[i], unit[i], None, None) for i in span],
             0,
             settings,
@@ -521,7 +520,7 @@ def _chunk(
                 f"{PREFIX}{household[start]}",
                 placed_at,
                 [(row_id[i], quantity[i], unit[i], total[i]) for i in span],
-                points,
+                breakdown,
             )
         )
     return _Chunk(members, baskets)

@@ -1,13 +1,16 @@
 """The batch jobs runner (``loyalty jobs run``). Idempotent: a second run for the same moment
-changes nothing, because every effect carries an idempotency key (``expire:lot:<id>``)."""
+changes nothing, because every effect carries an idempotency key (``expire:lot:<id>``) or, for
+reminders, a conditional claim of the member's last reminder date."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from loyalty import db, ledger, rewards
+from loyalty import actions, db, dispatch, ledger, reminders, rewards, tiers
+from loyalty.settings import Settings
 from models import Lot
 
 log = logging.getLogger(__name__)
@@ -18,11 +21,16 @@ class JobReport:
     expired_lots: int = 0
     expired_points: int = 0
     expired_coupons: int = 0
+    birthdays: int = 0
+    tier_changes: int = 0
+    reminders: int = 0
+    events: dispatch.DispatchReport = field(default_factory=dispatch.DispatchReport)
 
     def __str__(self) -> str:
         return (
             f"expired {self.expired_points} points from {self.expired_lots} lots, "
-            f"{self.expired_coupons} coupons"
+            f"{self.expired_coupons} coupons; {self.birthdays} birthday bonuses; "
+            f"{self.tier_changes} tier changes; {self.reminders} reminders; {self.events}"
         )
 
 
@@ -42,12 +50,29 @@ async def expire_points(now: datetime) -> JobReport:
     return report
 
 
-async def run(now: datetime | None = None) -> JobReport:
-    """Every job due at ``now`` (the clock is injectable so tests can move it)."""
+async def run(
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    *,
+    webhook_urls: Sequence[str] = (),
+    send: dispatch.Sender | None = None,
+) -> JobReport:
+    """Every job due at ``now`` (the clock is injectable so tests can move it).
+
+    Reminders follow ``settings.reminder_days``; events go out when ``webhook_urls`` are given.
+    """
+    settings = settings or Settings()
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     report = await expire_points(now)
     report.expired_coupons = await rewards.expire_coupons(now)
+    report.birthdays = await actions.birthdays(settings, now)
+    report.tier_changes = await tiers.recalculate(now)
+    report.reminders = await reminders.write_reminders(settings, now.astimezone(UTC))
+    if webhook_urls:
+        report.events = await dispatch.dispatch_once(
+            settings, now.astimezone(UTC), urls=webhook_urls, send=send
+        )
     log.info("jobs at %s: %s", now.isoformat(), report)
     return report

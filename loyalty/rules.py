@@ -319,7 +319,7 @@ async def earning_context(
             start = period_start(cap.period, at)
             if start is not None:
                 query = query.filter(placed_at__gte=start)
-            rows = await q(query.annotate(total=Sum("points_awarded")).values("total"))
+            rows = await q(query).annotate(total=Sum("points_awarded")).values("total")
             left -= int(rows[0]["total"] or 0) if rows else 0
         cap_left = left if cap_left is None else min(cap_left, left)
     return EarningContext(

@@ -44,6 +44,7 @@ class OrderLine(Model):
 
     class Meta:
         table = "order_lines"
+        indexes = (("order_id",),)
 
 
 class Refund(Model):

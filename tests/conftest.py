@@ -43,7 +43,14 @@ TABLES = (
     "rewards",
     "member_offers",
     "model_versions",
-   "refunds", "order_lines", "orders", "lots", "ledger_entries", "products", "members")
+    "refunds",
+    "order_lines",
+    "orders",
+    "lots",
+    "ledger_entries",
+    "products",
+    "members",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

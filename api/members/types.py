@@ -10,14 +10,16 @@ import strawberry
 
 from api.offers.types import Offer
 from api.relay import Connection, connection, decode_cursor, encode_cursor, encode_id, page_size
-from loyalty import history, rewards
+from loyalty import history, rewards, rules, statements, tiers
 from loyalty import referrals as referral_service
 from loyalty.money import from_cents
 from models import EntryKind, LedgerEntry, Member
 from recommend import serving
 
 if TYPE_CHECKING:
+    from api.program.types import Tier, TierProgress
     from api.rewards.types import CouponType
+    from api.statements.types import StatementType
 
 PointsKind = strawberry.enum(EntryKind, name="PointsKind")
 
@@ -110,6 +112,12 @@ class MemberType:
         rows = await serving.product_offers(self.row.id, page_size(first))
         return [Offer.for_product(row) for row in rows]
 
+    @strawberry.field(description="What a reminder e-mail or the app's home screen shows.")
+    async def statement(self) -> Annotated[StatementType, strawberry.lazy("api.statements.types")]:
+        from api.statements.types import StatementType
+
+        return StatementType.from_statement(await statements.build(self.row.id))
+
     @strawberry.field(description="Coupons from redemptions, newest first.")
     async def coupons(
         self, first: int | None = 20, after: str | None = None
@@ -131,4 +139,27 @@ class MemberType:
         found = await referral_service.summary(self.row.id)
         return Referrals(
             invited=found.invited, converted=found.converted, points_earned=found.points_earned
+        )
+
+    @strawberry.field(description="The member's tier, if any.")
+    async def tier(self) -> Annotated[Tier, strawberry.lazy("api.program.types")] | None:
+        from api.program.types import Tier
+
+        state = await rules.member_tier(self.row.id)
+        return Tier.from_row(state.tier) if state.tier else None
+
+    @strawberry.field(description="The next tier and what is still missing for it.")
+    async def tier_progress(
+        self,
+    ) -> Annotated[TierProgress, strawberry.lazy("api.program.types")]:
+        from api.program.types import Tier, TierProgress
+
+        found = await tiers.progress(self.row.id)
+        return TierProgress(
+            tier=Tier.from_row(found.tier) if found.tier else None,
+            next_tier=Tier.from_row(found.next_tier) if found.next_tier else None,
+            value=found.value,
+            missing=found.missing,
+            basis=found.basis,
+            period_ends_at=found.period_ends_at,
         )

@@ -1,23 +1,167 @@
-"""The programme as storefronts see it."""
+"""The programme as storefronts see it, and its configuration types."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
 
+from api.relay import encode_id
+from models import Action, Period, TierBasis, TierWindow
+from models import ActionRule as ActionRuleRow
+from models import Campaign as CampaignRow
+from models import EarningRule as EarningRuleRow
+from models import Plan as PlanRow
+from models import Tier as TierRow
+
+PeriodType = strawberry.enum(Period, name="Period")
+TierBasisType = strawberry.enum(TierBasis, name="TierBasis")
+TierWindowType = strawberry.enum(TierWindow, name="TierWindow")
+ActionType = strawberry.enum(Action, name="Action")
+
 
 @strawberry.type
 class Tier:
+    id: strawberry.ID
     name: str
     threshold: int
+    basis: TierBasisType  # type: ignore[valid-type]
+    window: TierWindowType  # type: ignore[valid-type]
     multiplier: Decimal
+    perks: list[str]
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: TierRow) -> Tier:
+        return cls(
+            id=strawberry.ID(encode_id("Tier", row.id)),
+            name=row.name,
+            threshold=row.threshold,
+            basis=row.basis,
+            window=row.window,
+            multiplier=Decimal(row.multiplier),
+            perks=list(row.perks),
+            active=row.active,
+        )
+
+
+@strawberry.type
+class TierProgress:
+    tier: Tier | None
+    next_tier: Tier | None
+    value: int
+    missing: int
+    basis: TierBasisType | None  # type: ignore[valid-type]
+    period_ends_at: datetime | None
 
 
 @strawberry.type
 class EarningRule:
+    id: strawberry.ID | None
     name: str
     description: str
+    category: str | None = None
+    sku: str | None = None
+    multiplier: Decimal = Decimal(1)
+    points_per_item: int = 0
+    active: bool = True
+
+    @classmethod
+    def from_row(cls, row: EarningRuleRow) -> EarningRule:
+        target = f"category {row.category}" if row.category else f"sku {row.sku}"
+        parts = []
+        if Decimal(row.multiplier) != 1:
+            parts.append(f"x {row.multiplier}")
+        if row.points_per_item:
+            parts.append(f"+ {row.points_per_item} per item")
+        return cls(
+            id=strawberry.ID(encode_id("EarningRule", row.id)),
+            name=row.name,
+            description=f"{' '.join(parts)} on {target}",
+            category=row.category,
+            sku=row.sku,
+            multiplier=Decimal(row.multiplier),
+            points_per_item=row.points_per_item,
+            active=row.active,
+        )
+
+
+@strawberry.type
+class Campaign:
+    id: strawberry.ID
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    multiplier: Decimal
+    fixed_points: int
+    skus: list[str]
+    categories: list[str]
+    tiers: list[str]
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: CampaignRow) -> Campaign:
+        return cls(
+            id=strawberry.ID(encode_id("Campaign", row.id)),
+            name=row.name,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            multiplier=Decimal(row.multiplier),
+            fixed_points=row.fixed_points,
+            skus=list(row.skus),
+            categories=list(row.categories),
+            tiers=list(row.tiers),
+            active=row.active,
+        )
+
+
+@strawberry.type
+class ActionRule:
+    action: ActionType  # type: ignore[valid-type]
+    points: int
+    limit: int
+    period: PeriodType  # type: ignore[valid-type]
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: ActionRuleRow) -> ActionRule:
+        return cls(
+            action=row.action,
+            points=row.points,
+            limit=row.limit_count,
+            period=row.period,
+            active=row.active,
+        )
+
+
+@strawberry.type
+class Plan:
+    id: strawberry.ID
+    name: str
+    fee: Decimal
+    period_days: int
+    multiplier: Decimal
+    perks: list[str]
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: PlanRow) -> Plan:
+        return cls(
+            id=strawberry.ID(encode_id("Plan", row.id)),
+            name=row.name,
+            fee=(Decimal(row.fee_cents) / 100).quantize(Decimal("0.01")),
+            period_days=row.period_days,
+            multiplier=Decimal(row.multiplier),
+            perks=list(row.perks),
+            active=row.active,
+        )
+
+
+@strawberry.type
+class Cap:
+    period: PeriodType  # type: ignore[valid-type]
+    max_points: int
 
 
 @strawberry.type
@@ -29,3 +173,7 @@ class Program:
     point_value: Decimal
     tiers: list[Tier]
     earning_rules: list[EarningRule]
+    campaigns: list[Campaign]
+    action_rules: list[ActionRule]
+    plans: list[Plan]
+    caps: list[Cap]

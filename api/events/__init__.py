@@ -1,0 +1,1 @@
+"""Outgoing events: webhook deliveries (admin) and the marketing opt-out."""

@@ -1,0 +1,48 @@
+"""Event mutations: a member's marketing opt-out (no reminders)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+
+from api.context import Info, Role, require
+from api.errors import UserError, payload
+from api.members.types import MemberType
+from api.relay import decode_id
+from loyalty import members, reminders
+from loyalty.errors import ErrorCode, InvalidInput, NotFound
+
+
+@strawberry.type
+class SetMarketingOptOutPayload:
+    opt_out: bool | None = None
+    member: MemberType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class EventMutation:
+    @strawberry.mutation(
+        description="Opt out of (or back into) reminders: a member for itself, or admin."
+    )
+    @payload(SetMarketingOptOutPayload)
+    async def set_marketing_opt_out(
+        self, info: Info, opt_out: bool, member_id: strawberry.ID | None = None
+    ) -> SetMarketingOptOutPayload:
+        context = require(info, Role.MEMBER, Role.ADMIN)
+        named = decode_id("Member", member_id, field="memberId") if member_id else None
+        if context.role == Role.MEMBER:
+            target = context.member_id or 0
+            if named is not None and named != target:  # another member: as if it did not exist
+                raise NotFound(
+                    "member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND
+                )
+        elif named is None:
+            raise InvalidInput("memberId is required", field="memberId")
+        else:
+            target = named
+        await reminders.set_opt_out(target, opt_out, datetime.now(UTC))
+        return SetMarketingOptOutPayload(
+            opt_out=opt_out, member=MemberType.from_row(await members.get(target))
+        )

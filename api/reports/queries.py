@@ -1,0 +1,26 @@
+"""Report queries: the programme report (admin)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+
+from api.context import Info, Role, require
+from api.reports.types import ProgramReportType
+from loyalty import reports
+
+
+@strawberry.type
+class ReportQuery:
+    @strawberry.field(description="Programme figures for the days from..to, both included (admin).")
+    async def program_report(
+        self,
+        info: Info,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> ProgramReportType:
+        context = require(info, Role.ADMIN)
+        report = await reports.program_report(context.settings, from_, to)
+        return ProgramReportType.from_report(report)

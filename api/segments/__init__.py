@@ -1,0 +1,1 @@
+"""Member segments and their CSV export (admin)."""

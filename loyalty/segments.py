@@ -1,0 +1,240 @@
+"""Member segments: points range, last order date, RFM scores and an at-risk flag, in SQL.
+
+RFM scores members who have ordered (up to ``now``) from 1 to 5 on recency (latest order),
+frequency (number of orders) and monetary value (subtotal less discounts and refunds): the
+score is the quintile of the member's ``PERCENT_RANK`` among all ordering members, so equal
+values share a score (NTILE would split ties arbitrarily). PERCENT_RANK is a standard window
+function on PostgreSQL and on SQLite (3.25+), so one query serves both.
+
+At risk: no order in the last ``at_risk_days`` days, yet at least ``regular_orders`` orders in the
+``regular_window_days`` days before that quiet spell (a regular who stopped coming).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from loyalty import db
+from loyalty.errors import InvalidInput
+from loyalty.money import from_cents
+from models import Member
+
+
+@dataclass(frozen=True)
+class SegmentFilter:
+    """Every condition given must hold; None: not filtered on."""
+
+    min_points: int | None = None
+    max_points: int | None = None
+    last_order_before: datetime | None = None
+    last_order_after: datetime | None = None
+    min_recency: int | None = None
+    min_frequency: int | None = None
+    min_monetary: int | None = None
+    min_rfm: int | None = None  # sum of the three scores, 3 to 15
+    at_risk: bool | None = None
+    at_risk_days: int = 60
+    regular_orders: int = 3
+    regular_window_days: int = 90
+
+
+@dataclass(frozen=True)
+class SegmentMember:
+    member_id: int
+    external_id: str
+    email: str
+    balance: int
+    orders: int
+    spend_cents: int
+    last_order_at: datetime | None
+    recency: int | None
+    frequency: int | None
+    monetary: int | None
+    at_risk: bool
+
+    @property
+    def rfm(self) -> int | None:
+        if self.recency is None or self.frequency is None or self.monetary is None:
+            return None
+        return self.recency + self.frequency + self.monetary
+
+
+def _quintile(column: str) -> str:
+    return (
+        f"CASE WHEN {column} >= 0.8 THEN 5 WHEN {column} >= 0.6 THEN 4 "
+        f"WHEN {column} >= 0.4 THEN 3 WHEN {column} >= 0.2 THEN 2 ELSE 1 END"
+    )
+
+
+# $1 now, $2 start of the quiet spell (now - at_risk_days), $3 start of the regular window.
+_SCORED = f"""
+WITH agg AS (
+    SELECT member_id, MAX(placed_at) AS last_order_at, COUNT(*) AS orders,
+           SUM(subtotal_cents - discount_cents - refunded_cents) AS spend_cents,
+           SUM(CASE WHEN placed_at >= $3 AND placed_at < $2 THEN 1 ELSE 0 END) AS regular
+    FROM orders WHERE placed_at <= $1
+    GROUP BY member_id
+), ranked AS (
+    SELECT agg.*,
+           PERCENT_RANK() OVER (ORDER BY last_order_at) AS r,
+           PERCENT_RANK() OVER (ORDER BY orders) AS f,
+           PERCENT_RANK() OVER (ORDER BY spend_cents) AS m
+    FROM agg
+), scored AS (
+    SELECT member_id, last_order_at, orders, spend_cents, regular,
+           {_quintile("r")} AS recency, {_quintile("f")} AS frequency,
+           {_quintile("m")} AS monetary
+    FROM ranked
+)
+SELECT mb.id, mb.external_id, mb.email, mb.balance, s.last_order_at,
+       COALESCE(s.orders, 0) AS orders, COALESCE(s.spend_cents, 0) AS spend_cents,
+       s.recency, s.frequency, s.monetary,
+       CASE WHEN s.last_order_at < $2 AND s.regular >= $4 THEN 1 ELSE 0 END AS at_risk
+FROM members mb LEFT JOIN scored s ON s.member_id = mb.id
+"""
+
+
+def _where(f: SegmentFilter, after_id: int | None) -> tuple[list[str], list[Any]]:
+    """Conditions on the scored rows, with their parameters from $5 on."""
+    conditions: list[str] = []
+    values: list[Any] = []
+
+    def add(sql: str, value: Any) -> None:
+        values.append(value)
+        conditions.append(sql.replace("?", f"${len(values) + 4}"))
+
+    if f.min_points is not None:
+        add("mb.balance >= ?", f.min_points)
+    if f.max_points is not None:
+        add("mb.balance <= ?", f.max_points)
+    if f.last_order_before is not None:
+        add("s.last_order_at < ?", f.last_order_before.astimezone(UTC))
+    if f.last_order_after is not None:
+        add("s.last_order_at >= ?", f.last_order_after.astimezone(UTC))
+    if f.min_recency is not None:
+        add("s.recency >= ?", f.min_recency)
+    if f.min_frequency is not None:
+        add("s.frequency >= ?", f.min_frequency)
+    if f.min_monetary is not None:
+        add("s.monetary >= ?", f.min_monetary)
+    if f.min_rfm is not None:
+        add("s.recency + s.frequency + s.monetary >= ?", f.min_rfm)
+    if f.at_risk is not None:
+        risky = "(s.last_order_at < $2 AND s.regular >= $4)"
+        conditions.append(risky if f.at_risk else f"NOT COALESCE({risky}, FALSE)")
+    if after_id is not None:
+        add("mb.id > ?", after_id)
+    return conditions, values
+
+
+def _check(f: SegmentFilter) -> None:
+    for name in ("min_recency", "min_frequency", "min_monetary"):
+        value = getattr(f, name)
+        if value is not None and not 1 <= value <= 5:
+            raise InvalidInput(f"{name} must be between 1 and 5", field=name)
+    if f.min_rfm is not None and not 3 <= f.min_rfm <= 15:
+        raise InvalidInput("min_rfm must be between 3 and 15", field="minRfm")
+    if f.at_risk_days < 1 or f.regular_window_days < 1 or f.regular_orders < 1:
+        raise InvalidInput("at-risk windows and counts must be positive", field="atRisk")
+
+
+async def find(
+    f: SegmentFilter, first: int | None, after_id: int | None = None, now: datetime | None = None
+) -> tuple[list[SegmentMember], bool]:
+    """Members in the segment in id order after a cursor (all with ``first=None``); more?"""
+    _check(f)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    quiet_since = now - timedelta(days=f.at_risk_days)
+    regular_since = quiet_since - timedelta(days=f.regular_window_days)
+    conditions, values = _where(f, after_id)
+    query = _SCORED
+    if conditions:
+        query += " WHERE " + " AND ".join(conditions)
+    query += " ORDER BY mb.id"
+    if first is not None:
+        query += f" LIMIT {int(first) + 1}"
+    conn = db.connection()
+    rows = await db.fetch(conn, query, now, quiet_since, regular_since, f.regular_orders, *values)
+    found = [_member(row) for row in rows]
+    if first is None:
+        return found, False
+    return found[:first], len(found) > first
+
+
+async def page(
+    f: SegmentFilter, first: int, after_id: int | None = None, now: datetime | None = None
+) -> tuple[list[tuple[Member, SegmentMember]], bool]:
+    """A page of the segment with each member's row (one more query, not one per member)."""
+    found, more = await find(f, first, after_id, now)
+    rows = {m.id: m for m in await Member.filter(id__in=[s.member_id for s in found])}
+    return [(rows[s.member_id], s) for s in found], more
+
+
+def _member(row: dict[str, Any]) -> SegmentMember:
+    last = row["last_order_at"]
+    if isinstance(last, str):  # SQLite hands back raw timestamp text
+        last = datetime.fromisoformat(last)
+
+    def score(name: str) -> int | None:
+        return None if row[name] is None else int(row[name])
+
+    return SegmentMember(
+        member_id=int(row["id"]),
+        external_id=row["external_id"],
+        email=row["email"],
+        balance=int(row["balance"]),
+        orders=int(row["orders"]),
+        spend_cents=int(row["spend_cents"]),
+        last_order_at=last,
+        recency=score("recency"),
+        frequency=score("frequency"),
+        monetary=score("monetary"),
+        at_risk=bool(row["at_risk"]),
+    )
+
+
+CSV_COLUMNS = (
+    "external_id",
+    "email",
+    "points",
+    "orders",
+    "spend",
+    "last_order_at",
+    "recency",
+    "frequency",
+    "monetary",
+    "at_risk",
+)
+
+
+async def to_csv(f: SegmentFilter, now: datetime | None = None) -> str:
+    """The whole segment as CSV text, one member a line, in id order."""
+    found, _ = await find(f, None, now=now)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for m in found:
+        writer.writerow(
+            [
+                _safe(m.external_id),
+                _safe(m.email),
+                m.balance,
+                m.orders,
+                from_cents(m.spend_cents),
+                m.last_order_at.isoformat() if m.last_order_at else "",
+                m.recency or "",
+                m.frequency or "",
+                m.monetary or "",
+                "yes" if m.at_risk else "no",
+            ]
+        )
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """Keep spreadsheet apps from running a cell as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,71 @@
+"""N+1 guard: a member's history costs the same number of SQL queries however long it is."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from api.context import Role
+from loyalty.settings import Settings
+from tests.support import enroll, gql, order
+
+ME = """{ me { pointsBalance
+          transactions(first: 10) { edges { node { kind points balanceAfter createdAt } } } } }"""
+SQL_VERBS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"})
+
+
+class QueryLog(logging.Handler):
+    """Keeps the SQL statements tortoise logs (it logs each one at DEBUG before running it)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.queries: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Statements are logged as ("%s: %s", query, values) or, for scripts, as the bare text;
+        # connection open/close messages are not statements.
+        text = str(record.args[0]) if record.msg == "%s: %s" and record.args else str(record.msg)
+        words = text.split(None, 1)
+        if words and words[0].upper() in SQL_VERBS:
+            self.queries.append(text)
+
+
+@contextmanager
+def logged_queries() -> Iterator[list[str]]:
+    """The statements run inside the block; the logger is put back as it was afterwards."""
+    logger = logging.getLogger("tortoise.db_client")
+    handler = QueryLog()
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield handler.queries
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+async def history_queries(settings: Settings, member_id: int) -> tuple[list[str], int]:
+    """The statements ``me { transactions }`` runs for this member, and the edges it returned."""
+    with logged_queries() as queries:
+        data = await gql(settings, ME, role=Role.MEMBER, member_id=member_id)
+    return queries, len(data["me"]["transactions"]["edges"])
+
+
+async def test_me_history_query_count_does_not_grow_with_entries(database):
+    short = await enroll("short")
+    await order(database, "short-0", member_external_id="short")
+    long = await enroll("long")
+    for i in range(30):
+        await order(database, f"long-{i}", member_external_id="long", amount=f"{i + 1}.00")
+    await gql(database, ME, role=Role.MEMBER, member_id=short.id)  # connection opened, caches warm
+
+    one, one_edges = await history_queries(database, short.id)
+    thirty, thirty_edges = await history_queries(database, long.id)
+
+    assert (one_edges, thirty_edges) == (1, 10)
+    assert one, "no SQL statement was logged: the counter is not seeing the queries"
+    assert len(thirty) == len(one), f"1 entry: {one}\n30 entries: {thirty}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from loyalty import db, members, rewards
+from loyalty import db, members, rewards, tiers
 from models import Lot, Reward
 from recommend import serving
 from recommend.serving import ProductOffer
@@ -40,6 +40,7 @@ class Statement:
     redeemed_points: int
     redeemed_value_cents: int
     tier_id: int | None
+    tier_progress: tiers.TierProgress
     offers: list[ProductOffer]
     generated_at: datetime
 
@@ -65,6 +66,11 @@ class Statement:
             "redeemedPoints": self.redeemed_points,
             "redeemedValueCents": self.redeemed_value_cents,
             "tierId": self.tier_id,
+            "tier": self.tier_progress.tier.name if self.tier_progress.tier else None,
+            "nextTier": (
+                self.tier_progress.next_tier.name if self.tier_progress.next_tier else None
+            ),
+            "tierMissing": self.tier_progress.missing,
             "offers": [
                 {"sku": o.product.sku, "name": o.product.name, "reason": o.reason}
                 for o in self.offers
@@ -108,6 +114,7 @@ async def build(member_id: int, now: datetime | None = None) -> Statement:
         .values_list("remaining", "expires_at")
     )
     redeemed = await db.fetch(db.connection(), _REDEEMED, member_id)
+    progress = await tiers.progress(member_id, now)
     return Statement(
         member_id=member.id,
         external_id=member.external_id,
@@ -120,7 +127,8 @@ async def build(member_id: int, now: datetime | None = None) -> Statement:
         rewards_redeemed=sum(int(row["n"]) for row in redeemed),
         redeemed_points=sum(int(row["points"]) for row in redeemed),
         redeemed_value_cents=sum(int(row["value"]) for row in redeemed),
-        tier_id=getattr(member, "tier_id", None),
+        tier_id=progress.tier.id if progress.tier else None,
+        tier_progress=progress,
         offers=await serving.product_offers(member_id, TOP_OFFERS),
         generated_at=now,
     )

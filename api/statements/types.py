@@ -42,8 +42,11 @@ class StatementType:
     redeemed_value: Decimal = strawberry.field(
         description="Face value of those rewards (percent and free-item coupons count 0)."
     )
-    tier_id: strawberry.ID | None = strawberry.field(
-        description="The member's tier, once the tier engine sets one."
+    tier_id: strawberry.ID | None = strawberry.field(description="The member's tier id.")
+    tier_name: str | None
+    next_tier_name: str | None
+    points_to_next_tier: int = strawberry.field(
+        description="What is still missing for the next tier (points or cents, by its basis)."
     )
     offers: list[Offer] = strawberry.field(description="The top 3 personalised offers.")
     generated_at: datetime
@@ -68,6 +71,9 @@ class StatementType:
             redeemed_points=s.redeemed_points,
             redeemed_value=from_cents(s.redeemed_value_cents),
             tier_id=strawberry.ID(encode_id("Tier", s.tier_id)) if s.tier_id is not None else None,
+            tier_name=s.tier_progress.tier.name if s.tier_progress.tier else None,
+            next_tier_name=s.tier_progress.next_tier.name if s.tier_progress.next_tier else None,
+            points_to_next_tier=s.tier_progress.missing,
             offers=[Offer.for_product(o) for o in s.offers],
             generated_at=s.generated_at,
         )

@@ -90,3 +90,24 @@ async def test_with_nothing_in_reach_there_is_no_next_reward(database):
 async def test_an_unknown_member_has_no_statement(database):
     with pytest.raises(NotFound):
         await statements.build(12345)
+
+
+async def test_statement_shows_tier_and_what_is_missing(database):
+    from loyalty import rules
+    from models import TierBasis, TierWindow
+    from tests.support import enroll, order
+
+    member = await enroll("tiered")
+    await rules.save_tier(
+        name="Silver", threshold=50, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+    )
+    await rules.save_tier(
+        name="Gold", threshold=200, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+    )
+    await order(database, "t-1", "tiered", amount="80.00")
+
+    found = await statements.build(member.id)
+
+    assert found.tier_progress.tier.name == "Silver"
+    assert found.tier_progress.next_tier.name == "Gold" and found.tier_progress.missing == 120
+    assert found.payload()["tier"] == "Silver" and found.payload()["tierMissing"] == 120

@@ -107,10 +107,20 @@ class MemberType:
     async def expiring_points(self, within_days: int = 30) -> int:
         return await history.expiring_points(self.row.id, max(0, min(within_days, 3660)))
 
-    @strawberry.field(description="Personalised offers, best first, each with its reason.")
+    @strawberry.field(
+        description=(
+            "Personalised offers, each with its reason: up to a quarter of the list are "
+            "catalogue rewards (by affinity and affordability), the rest products."
+        )
+    )
     async def offers(self, first: int = 10) -> list[Offer]:
-        rows = await serving.product_offers(self.row.id, page_size(first))
-        return [Offer.for_product(row) for row in rows]
+        size = page_size(first)
+        rewards_part = await serving.reward_offers(self.row.id, max(1, size // 4))
+        products = await serving.product_offers(self.row.id, size - len(rewards_part))
+        return [
+            *(Offer.for_reward(r) for r in rewards_part),
+            *(Offer.for_product(p) for p in products),
+        ]
 
     @strawberry.field(description="What a reminder e-mail or the app's home screen shows.")
     async def statement(self) -> Annotated[StatementType, strawberry.lazy("api.statements.types")]:

@@ -8,9 +8,10 @@ from enum import Enum
 import strawberry
 
 from api.relay import encode_id
+from api.rewards.types import RewardType
 from loyalty.money import from_cents
 from models import Product
-from recommend.serving import ProductOffer
+from recommend.serving import ProductOffer, RewardOffer
 
 
 @strawberry.enum
@@ -50,6 +51,7 @@ class ProductType:
 class Offer:
     kind: OfferKind
     product: ProductType | None
+    reward: RewardType | None
     score: float
     reason: OfferReason
 
@@ -58,6 +60,17 @@ class Offer:
         return cls(
             kind=OfferKind.PRODUCT,
             product=ProductType.from_row(offer.product),
+            reward=None,
+            score=offer.score,
+            reason=OfferReason(offer.reason),
+        )
+
+    @classmethod
+    def for_reward(cls, offer: RewardOffer) -> Offer:
+        return cls(
+            kind=OfferKind.REWARD,
+            product=None,
+            reward=RewardType.from_row(offer.reward),
             score=offer.score,
             reason=OfferReason(offer.reason),
         )

@@ -112,3 +112,36 @@ async def test_rollback_and_pruning(database, tmp_path):
 async def test_offers_need_a_member_token(database):
     errors = await gql_errors(database, OFFERS, role=Role.STOREFRONT)
     assert errors == ["not authorised for this operation"]
+
+
+async def test_reward_offers_rank_by_affinity_and_affordability(database, tmp_path):
+    from loyalty import rewards
+
+    ids = await seed(database)
+    await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+    await orders.adjust_points(ids[0], 200, "seed")  # balance 10 orders x 6 points + 200 = 260
+    free_own = await rewards.create_reward(
+        rewards.RewardInput(name="Own for free", kind="free_product", points_cost=1000, sku="OWN-0")
+    )
+    shipping = await rewards.create_reward(
+        rewards.RewardInput(name="Free shipping", kind="free_shipping", points_cost=100)
+    )
+    await rewards.create_reward(
+        rewards.RewardInput(
+            name="Give", kind="donation", points_cost=50, value=1, cause="Food bank"
+        )
+    )
+    query = "{ me { offers(first: 12) { kind score reason reward { name } product { sku } } } }"
+
+    offers = (await gql(database, query, role=Role.MEMBER, member_id=ids[0]))["me"]["offers"]
+
+    reward_offers = [o for o in offers if o["kind"] == "REWARD"]
+    assert [o["reward"]["name"] for o in reward_offers] == ["Free shipping", "Give", "Own for free"]
+    assert [o["reason"] for o in reward_offers] == [
+        "AFFORDABLE_NOW",
+        "AFFORDABLE_NOW",
+        "BOUGHT_OFTEN",
+    ]
+    assert all(o["product"] is None for o in reward_offers)
+    assert len([o for o in offers if o["kind"] == "PRODUCT"]) == 9
+    assert shipping.id and free_own.id

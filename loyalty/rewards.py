@@ -22,7 +22,16 @@ from loyalty import db, ledger, outbox
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError, NotFound
 from loyalty.money import to_cents
 from loyalty.settings import Settings
-from models import Coupon, CouponStatus, Donation, EntryKind, Member, Reward, RewardKind
+from models import (
+    Coupon,
+    CouponStatus,
+    Donation,
+    EntryKind,
+    Member,
+    Reward,
+    RewardKind,
+    Tier,
+)
 
 # 31 symbols without 0/O/1/I/L; 16 of them are 79 bits, printed in groups of four.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -62,6 +71,7 @@ class RewardInput:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     active: bool | None = None
+    min_tier: str | None = None
 
 
 _NEEDS = {
@@ -124,11 +134,24 @@ def _check(reward: Reward) -> None:
         raise InvalidInput("endsAt must be after startsAt", field="endsAt")
 
 
+async def _set_min_tier(reward: Reward, data: RewardInput) -> None:
+    if data.min_tier is None:
+        return
+    if data.min_tier == "":
+        reward.min_tier_id = None
+        return
+    tier = await Tier.get_or_none(name=data.min_tier, active=True)
+    if tier is None:
+        raise InvalidInput(f"unknown tier {data.min_tier!r}", field="minTier")
+    reward.min_tier_id = tier.id
+
+
 async def create_reward(data: RewardInput) -> Reward:
     if data.kind is None:
         raise InvalidInput("kind is required", field="kind")
     reward = Reward(name=data.name or "", kind=data.kind, points_cost=data.points_cost or 0)
     _apply(reward, data)
+    await _set_min_tier(reward, data)
     await reward.save()
     return reward
 
@@ -136,6 +159,7 @@ async def create_reward(data: RewardInput) -> Reward:
 async def update_reward(reward_id: int, data: RewardInput) -> Reward:
     reward = await get_reward(reward_id)
     _apply(reward, data)
+    await _set_min_tier(reward, data)
     await reward.save()
     return reward
 
@@ -175,6 +199,22 @@ def _available(reward: Reward, now: datetime) -> LoyaltyError | None:
     return None
 
 
+async def _check_tier(member_id: int, reward: Reward) -> None:
+    """A tier-only reward needs the member at that tier or above."""
+    if reward.min_tier_id is None:
+        return
+    from loyalty.rules import member_tier
+
+    required = await Tier.get(id=reward.min_tier_id)
+    held = (await member_tier(member_id)).tier
+    if held is None or held.threshold < required.threshold:
+        raise InvalidInput(
+            f"this reward is for {required.name} members and above",
+            field="rewardId",
+            code=ErrorCode.TIER_REQUIRED,
+        )
+
+
 @dataclass(frozen=True)
 class Redemption:
     reward: Reward
@@ -199,6 +239,7 @@ async def redeem(
     problem = _available(reward, now)
     if problem is not None:
         raise problem
+    await _check_tier(member_id, reward)
 
     async def write(conn: BaseDBAsyncClient) -> Redemption:
         kind = EntryKind.DONATE if reward.kind == RewardKind.DONATION else EntryKind.REDEEM

@@ -35,6 +35,9 @@ class Reward(Model):
     sku = fields.CharField(max_length=64, null=True)
     cause = fields.CharField(max_length=255, null=True)
     category = fields.CharField(max_length=128, null=True)
+    min_tier: fields.ForeignKeyNullableRelation["Tier"] = fields.ForeignKeyField(  # noqa: F821
+        "models.Tier", related_name="rewards", null=True, on_delete=fields.RESTRICT
+    )
     min_order_cents = fields.BigIntField(default=0)
     stock = fields.IntField(null=True)
     per_member_limit = fields.IntField(null=True)

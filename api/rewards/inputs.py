@@ -28,9 +28,11 @@ class CreateRewardInput:
     coupon_days: int | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    min_tier: str | None = strawberry.field(default=None, description="Tier name, or none.")
 
     def to_domain(self) -> rewards.RewardInput:
         return rewards.RewardInput(
+            min_tier=self.min_tier,
             name=self.name,
             kind=self.kind,
             points_cost=self.points_cost,
@@ -67,9 +69,13 @@ class UpdateRewardInput:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     active: bool | None = None
+    min_tier: str | None = strawberry.field(
+        default=None, description="Tier name; an empty string removes the restriction."
+    )
 
     def to_domain(self) -> rewards.RewardInput:
         return rewards.RewardInput(
+            min_tier=self.min_tier,
             name=self.name,
             points_cost=self.points_cost,
             description=self.description,

@@ -10,7 +10,7 @@ import strawberry
 from api.relay import encode_id
 from loyalty import rewards
 from loyalty.money import from_cents
-from models import Coupon, CouponStatus, Donation, Reward, RewardKind
+from models import Coupon, CouponStatus, Donation, Reward, RewardKind, Tier
 
 RewardKindType = strawberry.enum(RewardKind, name="RewardKind")
 CouponStatusType = strawberry.enum(CouponStatus, name="CouponStatus")
@@ -32,6 +32,7 @@ class RewardType:
     sku: str | None
     cause: str | None
     category: str | None
+    min_tier_id: strawberry.Private[int | None]
     minimum_order: Decimal
     stock: int | None
     per_member_limit: int | None
@@ -46,6 +47,13 @@ class RewardType:
         default=None, description="With a member token: points still needed."
     )
 
+    @strawberry.field(description="Only members at this tier or above may redeem it.")
+    async def min_tier(self) -> str | None:
+        if self.min_tier_id is None:
+            return None
+        tier = await Tier.get_or_none(id=self.min_tier_id)
+        return tier.name if tier else None
+
     @classmethod
     def from_row(cls, row: Reward, missing: int | None = None) -> RewardType:
         return cls(
@@ -59,6 +67,7 @@ class RewardType:
             sku=row.sku,
             cause=row.cause,
             category=row.category,
+            min_tier_id=row.min_tier_id,
             minimum_order=from_cents(row.min_order_cents),
             stock=row.stock,
             per_member_limit=row.per_member_limit,

@@ -10,7 +10,7 @@ import pytest
 from api.context import Role
 from loyalty import check, jobs, orders
 from models import Coupon, Donation, LedgerEntry, Member, Reward
-from tests.support import enroll, gql, gql_errors
+from tests.support import enroll, gql, gql_errors, order
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -335,3 +335,28 @@ async def test_coupon_codes_resist_guessing(database):
         hits += await Coupon.filter(code__in=guesses[start : start + 500]).count()
     assert hits == 0
     assert await Donation.all().count() == 0
+
+
+async def test_tier_only_reward_needs_the_tier(database):
+    from loyalty import rules
+    from models import TierBasis, TierWindow
+
+    await rules.save_tier(
+        name="Gold", threshold=500, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+    )
+    member = await member_with(database, 0)
+    await order(database, "o-1", amount="300.00")
+    reward_id = await create(database, kind="FREE_SHIPPING", minTier="Gold")
+    bad_tier = await gql(
+        database,
+        CREATE,
+        {"input": {"name": "x", "pointsCost": 1, "kind": "FREE_SHIPPING", "minTier": "Platinum"}},
+    )
+
+    refused = await redeem(database, member, reward_id)
+    await order(database, "o-2", amount="250.00")  # 550 points: Gold
+    allowed = await redeem(database, member, reward_id)
+
+    assert refused["userErrors"] == [{"field": ["rewardId"], "code": "TIER_REQUIRED"}]
+    assert allowed["userErrors"] == [] and allowed["coupon"]["status"] == "ISSUED"
+    assert bad_tier["createReward"]["userErrors"] == [{"field": ["minTier"], "code": "INVALID"}]

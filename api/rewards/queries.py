@@ -11,7 +11,12 @@ from api.relay import Connection, connection, decode_cursor, encode_cursor, page
 from api.rewards.inputs import CartLineInput
 from api.rewards.types import CauseTotal, CouponCheck, RewardType
 from loyalty import rewards
+from loyalty.errors import ErrorCode
 from loyalty.money import from_cents
+from loyalty.ratelimit import FailureLimiter
+
+# Unknown codes per calling key per minute; a storefront validates for all its shoppers.
+GUESS_LIMIT = FailureLimiter(limit=300, window=60.0)
 
 
 @strawberry.type
@@ -40,8 +45,16 @@ class RewardQuery:
         cart: list[CartLineInput] | None = None,
         shipping: Decimal = Decimal(0),
     ) -> CouponCheck:
-        require(info, *STAFF)
+        context = require(info, *STAFF)
+        caller = context.role.value
+        if GUESS_LIMIT.blocked(caller):
+            blocked = rewards.CouponCheck(
+                False, ErrorCode.RATE_LIMITED, "too many invalid codes; try again in a minute"
+            )
+            return CouponCheck.from_check(code, blocked, show_coupon=False)
         check = await rewards.validate(code, [line.to_domain() for line in cart or []], shipping)
+        if check.code == ErrorCode.COUPON_NOT_FOUND:
+            GUESS_LIMIT.fail(caller)
         return CouponCheck.from_check(code, check, show_coupon=True)
 
     @strawberry.field(description="Donations per charity cause (admin).")

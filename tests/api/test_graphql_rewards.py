@@ -360,3 +360,23 @@ async def test_tier_only_reward_needs_the_tier(database):
     assert refused["userErrors"] == [{"field": ["rewardId"], "code": "TIER_REQUIRED"}]
     assert allowed["userErrors"] == [] and allowed["coupon"]["status"] == "ISSUED"
     assert bad_tier["createReward"]["userErrors"] == [{"field": ["minTier"], "code": "INVALID"}]
+
+
+async def test_unknown_codes_are_rate_limited_per_key(database, monkeypatch):
+    from api.rewards import queries
+    from loyalty.ratelimit import FailureLimiter
+
+    monkeypatch.setattr(queries, "GUESS_LIMIT", FailureLimiter(limit=5, window=60))
+    member = await member_with(database, 100)
+    reward_id = await create(database, kind="FREE_SHIPPING")
+    real = (await redeem(database, member, reward_id))["coupon"]["code"]
+
+    guesses = [
+        await validate(database, f"AAAA-BBBB-CCCC-{i:04d}".replace("0", "2")) for i in range(5)
+    ]
+    blocked = await validate(database, real)
+    admin = await gql(database, VALIDATE, {"code": real, "cart": CART})
+
+    assert {g["errorCode"] for g in guesses} == {"COUPON_NOT_FOUND"}
+    assert blocked["errorCode"] == "RATE_LIMITED" and blocked["valid"] is False
+    assert admin["validateCoupon"]["valid"] is True

@@ -15,10 +15,16 @@ from loyalty import members, orders
 @strawberry.type
 class RecordOrderPayload:
     order: OrderType | None = None
-    member: MemberType | None = None
+    member_id: strawberry.Private[int | None] = None
     points_awarded: int = 0
     replayed: bool = False
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="The member, read only when asked for.")
+    async def member(self) -> MemberType | None:
+        if self.member_id is None:
+            return None
+        return MemberType.from_row(await members.get(self.member_id))
 
 
 @strawberry.type
@@ -52,7 +58,7 @@ class OrderMutation:
         result = await orders.record_order(context.settings, order_input(input))
         return RecordOrderPayload(
             order=OrderType.from_row(result.order),
-            member=MemberType.from_row(await members.get(result.order.member_id)),
+            member_id=result.order.member_id,
             points_awarded=result.points_awarded,
             replayed=result.replayed,
         )

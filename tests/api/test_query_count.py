@@ -25,7 +25,8 @@ class QueryLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         # Statements are logged as ("%s: %s", query, values) or, for scripts, as the bare text;
         # connection open/close messages are not statements.
-        text = str(record.args[0]) if record.msg == "%s: %s" and record.args else str(record.msg)
+        args = record.args if isinstance(record.args, tuple) else ()
+        text = str(args[0]) if record.msg == "%s: %s" and args else str(record.msg)
         words = text.split(None, 1)
         if words and words[0].upper() in SQL_VERBS:
             self.queries.append(text)

@@ -1,0 +1,121 @@
+"""The command: set up each backend's database, run every benchmark, print and save the tables."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import machine, preview, read_path, scaling, seed, write_path
+from bench.database import POSTGRES_URL, postgres_reachable, postgres_version, scratch_database
+from bench.plan import FULL, QUICK, Bench, Plan
+from bench.report import Table
+from loyalty import check, db
+from loyalty.settings import Settings
+
+RESULTS = Path(__file__).with_name("results.md")
+BENCHMARKS = (read_path.run, write_path.run, preview.run, scaling.run)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
+    parser.add_argument("--quick", action="store_true", help="a short run (about a minute)")
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help=f"markdown results (default {RESULTS})"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; 2 when a backend that was asked for is unavailable."""
+    args = parse(argv)
+    results = asyncio.run(run(args.backend, QUICK if args.quick else FULL, args.quick))
+    if results is None:
+        return 2
+    args.output.write_text(results)
+    print(f"results written to {args.output}")
+    return 0
+
+
+async def run(backend: str, plan: Plan, quick: bool) -> str | None:
+    """The results as markdown; None when a backend that was asked for is unavailable."""
+    backends = ["sqlite", "postgres"] if backend == "all" else [backend]
+    skipped: list[str] = []
+    pg_version = None
+    if "postgres" in backends:
+        problem = await postgres_reachable()
+        if problem is not None:
+            if backend == "postgres":
+                print(f"PostgreSQL at {POSTGRES_URL} is not reachable: {problem}", file=sys.stderr)
+                return None
+            backends.remove("postgres")
+            skipped.append(f"PostgreSQL skipped: not reachable at {POSTGRES_URL} ({problem})")
+        else:
+            pg_version = await postgres_version()
+    command = "python -m bench " + shlex.join(
+        ["--backend", backend, *(["--quick"] if quick else [])]
+    )
+    header = [
+        f"{command}  ({'quick' if quick else 'full'} run, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        *machine.describe(pg_version),
+        *skipped,
+    ]
+    print("\n".join(header), flush=True)
+    started = time.monotonic()
+    tables: list[Table] = []
+    with tempfile.TemporaryDirectory(prefix="loyalty-bench-logs-") as logs:
+        for name in backends:
+            tables += await run_backend(name, plan, Path(logs))
+    header.append(f"load average at end: {machine.load()}")
+    header.append(f"total time: {time.monotonic() - started:.0f} s")
+    print("\n".join(header[-2:]))
+    return markdown(header, tables)
+
+
+async def run_backend(backend: str, plan: Plan, logs: Path) -> list[Table]:
+    """Seed a new database of this backend and run every benchmark on it."""
+    print(f"\n== {backend} ==", flush=True)
+    tables = []
+    async with scratch_database(backend) as settings:
+        began = time.monotonic()
+        rows, seeded = seed.generate(plan.members, plan.entries_per_member, plan.products)
+        await seed.load(settings, rows)
+        await _check_ledger(settings, "the seeded ledger")
+        counts = ", ".join(f"{n:,} {t}" for t, n in seeded.rows.items())
+        print(f"seeded in {time.monotonic() - began:.1f} s: {counts}; ledger invariants hold")
+        bench = Bench(backend, settings, seeded, plan, logs)
+        for benchmark in BENCHMARKS:
+            began = time.monotonic()
+            table = await benchmark(bench)
+            print(f"\n{table.text()}\n  ({time.monotonic() - began:.0f} s)", flush=True)
+            tables.append(table)
+        await _check_ledger(settings, "the ledger after the run")
+        print("ledger invariants hold after the run (loyalty check)")
+    return tables
+
+
+async def _check_ledger(settings: Settings, what: str) -> None:
+    """Fail loudly when ``loyalty check`` finds a broken invariant."""
+    await db.init(settings, apply_migrations=False)
+    try:
+        violations = await check.violations()
+    finally:
+        await db.close()
+    if violations:
+        shown = "; ".join(map(str, violations[:3]))
+        raise RuntimeError(f"{what} breaks {len(violations)} invariants: {shown}")
+
+
+def markdown(header: list[str], tables: list[Table]) -> str:
+    """bench/results.md: the machine, then every table."""
+    lines = ["# Benchmark results", "", "Written by `python -m bench`; regenerate, don't edit.", ""]
+    lines += [f"- {line}" for line in header]
+    for table in tables:
+        lines += ["", table.markdown()]
+    return "\n".join(lines) + "\n"

@@ -40,6 +40,11 @@ def serve(args: argparse.Namespace) -> int:
         print("several workers need PostgreSQL (SQLite has one writer); use --workers 1")
         return 2
     asyncio.run(db.migrate(settings))
+    if args.demo:
+        from loyalty import importer
+
+        print(f"loading demo data: {args.demo} Complete Journey households (idempotent)")
+        asyncio.run(importer.main(settings, households=args.demo))
     _export(settings)
     print(f"GraphQL on http://{args.host}:{args.port}/graphql  (database: {settings.database_url})")
     query = '{"query":"{ program { name pointsName } }"}'
@@ -153,6 +158,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
+    s.add_argument(
+        "--demo",
+        type=int,
+        nargs="?",
+        const=200,
+        default=0,
+        metavar="HOUSEHOLDS",
+        help="first load this many Complete Journey households (default 200)",
+    )
     s.set_defaults(run=serve)
     sub.add_parser("check", help="verify the ledger invariants").set_defaults(run=check)
     sub.add_parser("migrate", help="apply schema migrations").set_defaults(run=migrate)

@@ -30,6 +30,7 @@ class SegmentFilter:
 
     min_points: int | None = None
     max_points: int | None = None
+    tier: str | None = None
     last_order_before: datetime | None = None
     last_order_after: datetime | None = None
     min_recency: int | None = None
@@ -111,6 +112,12 @@ def _where(f: SegmentFilter, after_id: int | None) -> tuple[list[str], list[Any]
         add("mb.balance >= ?", f.min_points)
     if f.max_points is not None:
         add("mb.balance <= ?", f.max_points)
+    if f.tier is not None:
+        add(
+            "mb.id IN (SELECT mt.member_id FROM member_tiers mt "
+            "JOIN tiers t ON t.id = mt.tier_id WHERE t.name = ?)",
+            f.tier,
+        )
     if f.last_order_before is not None:
         add("s.last_order_at < ?", f.last_order_before.astimezone(UTC))
     if f.last_order_after is not None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
 from api.context import STAFF, Info, Role, require
 from api.members.types import MemberType
 from api.relay import Connection, connection, decode_cursor, decode_id, encode_cursor, page_size
-from loyalty import members
+from loyalty import members, segments
 from loyalty.errors import LoyaltyError
+
+if TYPE_CHECKING:
+    from api.segments.types import SegmentFilter
 
 
 @strawberry.type
@@ -35,12 +40,25 @@ class MemberQuery:
             return None
         return None
 
-    @strawberry.field(description="All members in enrolment order (admin).")
+    @strawberry.field(
+        description="Members in enrolment order, optionally a segment (tier, points, last "
+        "order, RFM, at-risk) (admin)."
+    )
     async def members(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: Annotated[SegmentFilter, strawberry.lazy("api.segments.types")] | None = None,
     ) -> Connection[MemberType]:
         require(info, Role.ADMIN)
-        rows, more = await members.page(page_size(first), decode_cursor(after))
+        if filter is not None:
+            found, more = await segments.page(
+                filter.to_domain(), page_size(first), decode_cursor(after)
+            )
+            rows = [member for member, _ in found]
+        else:
+            rows, more = await members.page(page_size(first), decode_cursor(after))
         return connection(
             [MemberType.from_row(r) for r in rows],
             [encode_cursor(r.id) for r in rows],

@@ -18,6 +18,7 @@ from models import Member
 class SegmentFilter:
     min_points: int | None = None
     max_points: int | None = None
+    tier: str | None = strawberry.field(default=None, description="Members holding this tier.")
     last_order_before: datetime | None = None
     last_order_after: datetime | None = None
     min_recency: int | None = strawberry.field(default=None, description="RFM score 1-5.")
@@ -39,6 +40,7 @@ class SegmentFilter:
         return Filter(
             min_points=self.min_points,
             max_points=self.max_points,
+            tier=self.tier,
             last_order_before=self.last_order_before,
             last_order_after=self.last_order_after,
             min_recency=self.min_recency,

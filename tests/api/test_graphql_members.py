@@ -184,3 +184,21 @@ async def test_program_is_public(database):
         "pointsName": "points",
         "pointsPerCurrencyUnit": "1",
     }
+
+
+async def test_members_filtered_by_tier_and_points(database):
+    from loyalty import rules
+    from models import TierBasis, TierWindow
+
+    await rules.save_tier(name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME)
+    for i, amount in enumerate(["150.00", "50.00", "120.00"]):
+        await enroll(f"c-{i}")
+        await order(database, f"o-{i}", f"c-{i}", amount=amount)
+    query = """query($f: SegmentFilter) { members(first: 10, filter: $f) {
+      edges { node { externalId } } } }"""
+
+    gold = await gql(database, query, {"f": {"tier": "Gold"}})
+    small = await gql(database, query, {"f": {"maxPoints": 100}})
+
+    assert [e["node"]["externalId"] for e in gold["members"]["edges"]] == ["c-0", "c-2"]
+    assert [e["node"]["externalId"] for e in small["members"]["edges"]] == ["c-1"]

@@ -78,6 +78,7 @@ class ProgramReport:
     referees_converted: int
     top_rewards: list[RewardCount]
     donations: list[CauseTotal]
+    tier_mix: list[tuple[str | None, int]]
 
     @property
     def repeat_purchase_rate(self) -> float | None:
@@ -185,6 +186,13 @@ ORDER BY issued DESC, r.id
 LIMIT $3
 """
 
+# Tier mix now (tiers are a state, not an event of the period): members per tier, and without.
+_TIER_MIX = """
+SELECT t.name AS tier, COUNT(*) AS n
+FROM member_tiers mt JOIN tiers t ON t.id = mt.tier_id
+GROUP BY t.name, t.threshold ORDER BY t.threshold
+"""
+
 _DONATIONS = """
 SELECT cause, COUNT(*) AS n, SUM(points) AS points, SUM(value_cents) AS value
 FROM donations WHERE created_at >= $1 AND created_at < $2
@@ -255,6 +263,8 @@ async def program_report(
     referred = await one(_REFERRALS, since, until)
     top = await db.fetch(conn, _TOP_REWARDS, since, until, TOP_REWARDS)
     donations = await db.fetch(conn, _DONATIONS, since, until)
+    tiered = [(r["tier"], int(r["n"])) for r in await db.fetch(conn, _TIER_MIX)]
+    untiered = max(0, int(enrolled["total"]) - sum(n for _, n in tiered))
     return ProgramReport(
         start=since,
         end=until,
@@ -277,4 +287,5 @@ async def program_report(
             CauseTotal(r["cause"], int(r["n"]), int(r["points"]), int(r["value"]))
             for r in donations
         ],
+        tier_mix=[(None, untiered), *tiered],
     )

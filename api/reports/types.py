@@ -51,6 +51,12 @@ class TopReward:
     coupons_issued: int
 
 
+@strawberry.type
+class TierShare:
+    tier: str | None = strawberry.field(description="Null: members without a tier.")
+    members: int
+
+
 @strawberry.type(name="ProgramReport")
 class ProgramReportType:
     period_start: datetime
@@ -79,6 +85,9 @@ class ProgramReportType:
     referral_conversion: float | None
     top_rewards: list[TopReward]
     donations: list[CauseTotal]
+    tier_mix: list[TierShare] = strawberry.field(
+        description="Members per tier today (not bounded by the period)."
+    )
 
     @classmethod
     def from_report(cls, r: ProgramReport) -> ProgramReportType:
@@ -123,4 +132,5 @@ class ProgramReportType:
                 )
                 for d in r.donations
             ],
+            tier_mix=[TierShare(tier=name, members=n) for name, n in r.tier_mix],
         )

@@ -258,3 +258,21 @@ async def test_overlapping_or_mixed_tiers_are_refused(database):
         )
 
     assert (same.value.field, mixed.value.field) == ("threshold", "basis")
+
+
+async def test_program_report_shows_the_tier_mix(database):
+    from loyalty import reports
+
+    await rules.save_tier(
+        name="Silver", threshold=10, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+    )
+    await rules.save_tier(
+        name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+    )
+    for i, amount in enumerate(["150.00", "50.00", "5.00", "20.00"]):
+        await enroll(f"m-{i}")
+        await buy(database, f"o-{i}", [("A", 1, amount)], member=f"m-{i}")
+
+    report = await reports.program_report(database)
+
+    assert report.tier_mix == [(None, 1), ("Silver", 2), ("Gold", 1)]

@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from tortoise.expressions import Q
 
 from loyalty import actions, db, dispatch, ledger, reminders, rewards, tiers
 from loyalty.settings import Settings
-from models import Lot
+from models import Lot, Member
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +36,31 @@ class JobReport:
         )
 
 
-async def expire_points(now: datetime) -> JobReport:
-    """Expire what is left of every lot whose expiry has passed, one transaction per lot."""
+async def expire_points(now: datetime, inactivity_days: int = 0) -> JobReport:
+    """Expire what is left of every lot whose expiry has passed, one transaction per lot; with
+    an inactivity policy, also every lot of members with no order for ``inactivity_days``.
+
+    Both paths use the lot's own key (``expire:lot:<id>``), so a lot expires once either way.
+    """
     report = JobReport()
-    due = (
+    due = list(
         await Lot.filter(remaining__gt=0, expires_at__lte=now)
         .order_by("id")
         .values_list("id", flat=True)
     )
-    for lot_id in due:
+    if inactivity_days > 0:
+        cutoff = now - timedelta(days=inactivity_days)
+        idle = Member.filter(balance__gt=0).filter(
+            Q(last_order_at__lt=cutoff) | Q(last_order_at__isnull=True, created_at__lt=cutoff)
+        )
+        idle_ids = await idle.values_list("id", flat=True)
+        if idle_ids:
+            due += await (
+                Lot.filter(remaining__gt=0, member_id__in=idle_ids)
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+    for lot_id in sorted(set(due)):
         posted = await db.atomic(lambda conn, lot_id=lot_id: ledger.expire_lot(conn, lot_id))
         if posted is not None and posted.created:
             report.expired_lots += 1
@@ -65,7 +83,7 @@ async def run(
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    report = await expire_points(now)
+    report = await expire_points(now, settings.inactivity_days)
     report.expired_coupons = await rewards.expire_coupons(now)
     report.birthdays = await actions.birthdays(settings, now)
     report.tier_changes = await tiers.recalculate(now)

@@ -62,6 +62,7 @@ class Settings:
     pending_days: int = 0
     token_ttl_seconds: int = 3600
     reminder_days: int = 28
+    inactivity_days: int = 0
     referral_welcome_points: int = 100
     referral_referrer_points: int = 200
     referral_min_order: Decimal = Decimal(20)
@@ -153,6 +154,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         pending_days=_int(env, "LOYALTY_PENDING_DAYS", 0),
         token_ttl_seconds=_int(env, "LOYALTY_TOKEN_TTL_SECONDS", 3600, minimum=1),
         reminder_days=_int(env, "LOYALTY_REMINDER_DAYS", 28, minimum=1),
+        inactivity_days=_int(env, "LOYALTY_INACTIVITY_DAYS", 0),
         referral_welcome_points=_int(env, "LOYALTY_REFERRAL_WELCOME_POINTS", 100),
         referral_referrer_points=_int(env, "LOYALTY_REFERRAL_REFERRER_POINTS", 200),
         referral_min_order=_decimal(env, "LOYALTY_REFERRAL_MIN_ORDER", Decimal(20)),

@@ -38,3 +38,23 @@ async def test_nothing_expires_before_its_day(database):
 
     assert report.expired_lots == 0
     assert (await Member.get(external_id="cust-1")).balance == 10
+
+
+async def test_inactivity_policy_expires_idle_balances_once(database):
+    from dataclasses import replace
+
+    settings = replace(database, inactivity_days=90)
+    idle = await enroll("idle")
+    await enroll("busy")
+    await order(database, "old", "idle", amount="40.00", placed_at=NOW - timedelta(days=100))
+    await order(database, "recent", "busy", amount="25.00", placed_at=NOW - timedelta(days=10))
+
+    first = await jobs.run(NOW, settings)
+    second = await jobs.run(NOW, settings)
+    without_policy = await jobs.run(NOW, database)
+
+    assert (first.expired_lots, first.expired_points) == (1, 40)
+    assert second.expired_lots == 0 and without_policy.expired_lots == 0
+    assert (await Member.get(id=idle.id)).balance == 0
+    assert (await Member.get(external_id="busy")).balance == 25
+    assert await check.violations() == []

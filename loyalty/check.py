@@ -42,6 +42,14 @@ JOIN members m ON m.id = x.member_id
 WHERE x.balance_after <> x.running OR x.balance_after < 0
 """
 
+_PENDING = """
+SELECT m.id, m.external_id, m.pending, COALESCE(p.held, 0) AS held
+FROM members m
+LEFT JOIN (SELECT member_id, SUM(points) AS held FROM pending_credits
+           WHERE status = 'pending' GROUP BY member_id) p ON p.member_id = m.id
+WHERE m.pending <> COALESCE(p.held, 0) OR m.pending < 0
+"""
+
 _LOTS = """
 SELECT l.member_id, m.external_id, l.id, l.remaining, l.points
 FROM lots l JOIN members m ON m.id = l.member_id
@@ -95,6 +103,15 @@ async def violations() -> list[Violation]:
                 row["external_id"],
                 "3 lot remainder within 0..points",
                 f"lot {row['id']} remaining {row['remaining']} of {row['points']}",
+            )
+        )
+    for row in await db.fetch(conn, _PENDING):
+        found.append(
+            Violation(
+                row["id"],
+                row["external_id"],
+                "pending == sum of pending credits",
+                f"pending {row['pending']}, credits {row['held']}",
             )
         )
     duplicates = await db.fetch(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
-from loyalty import actions, db, dispatch, ledger, reminders, rewards, tiers
+from loyalty import actions, db, dispatch, ledger, pending, reminders, rewards, tiers
 from loyalty.settings import Settings
 from models import Lot, Member
 
@@ -24,12 +24,15 @@ class JobReport:
     expired_points: int = 0
     expired_coupons: int = 0
     birthdays: int = 0
+    released_pending: int = 0
+    released_points: int = 0
     tier_changes: int = 0
     reminders: int = 0
     events: dispatch.DispatchReport = field(default_factory=dispatch.DispatchReport)
 
     def __str__(self) -> str:
         return (
+            f"released {self.released_points} pending points ({self.released_pending} orders); "
             f"expired {self.expired_points} points from {self.expired_lots} lots, "
             f"{self.expired_coupons} coupons; {self.birthdays} birthday bonuses; "
             f"{self.tier_changes} tier changes; {self.reminders} reminders; {self.events}"
@@ -83,7 +86,9 @@ async def run(
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
+    released, released_points = await pending.release_due(now, settings)
     report = await expire_points(now, settings.inactivity_days)
+    report.released_pending, report.released_points = released, released_points
     report.expired_coupons = await rewards.expire_coupons(now)
     report.birthdays = await actions.birthdays(settings, now)
     report.tier_changes = await tiers.recalculate(now)

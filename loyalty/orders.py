@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
-from loyalty import db, earning, ledger, referrals, rules, tiers
+from loyalty import db, earning, ledger, pending, referrals, rules, tiers
 from loyalty.earning import LineInput, PointsBreakdown
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from loyalty.members import by_external_id
@@ -174,7 +174,9 @@ async def _credit_order(
         .using_db(conn)
         .update(last_order_at=order.placed_at)
     )
-    if points > 0:
+    if points > 0 and settings.pending_days > 0:
+        await pending.hold(conn, settings, member_id, order, points)
+    elif points > 0:
         expires_at = (
             order.placed_at + timedelta(days=settings.lot_expiry_days)
             if settings.lot_expiry_days
@@ -259,7 +261,9 @@ async def refund_order(settings: Settings, data: RefundInput) -> RefundResult:
             conn, "UPDATE orders SET points_reversed = $1 WHERE id = $2", target, order.id
         )
         shortfall = 0
-        if points > 0:
+        # Inside the return window the pending credit shrinks, not the balance.
+        from_pending = points > 0 and await pending.take(conn, order, points)
+        if points > 0 and not from_pending:
             earn = await ledger.existing(order_key(order.external_id), conn)
             posted = await ledger.debit(
                 conn,

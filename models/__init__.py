@@ -2,7 +2,7 @@
 
 from models.catalog import Product
 from models.events import DeliveryStatus, EventDelivery, MarketingPreference, OutboxEvent
-from models.ledger import EntryKind, LedgerEntry, Lot
+from models.ledger import EntryKind, LedgerEntry, Lot, PendingCredit, PendingStatus
 from models.members import Member
 from models.offers import MemberOffer, ModelVersion
 from models.orders import Order, OrderLine, Refund
@@ -44,6 +44,8 @@ __all__ = [
     "Order",
     "OrderLine",
     "OutboxEvent",
+    "PendingCredit",
+    "PendingStatus",
     "Period",
     "Plan",
     "Product",

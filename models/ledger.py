@@ -57,3 +57,28 @@ class Lot(Model):
     class Meta:
         table = "lots"
         indexes = (("member_id", "remaining"),)
+
+
+class PendingStatus(StrEnum):
+    PENDING = "pending"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+
+
+class PendingCredit(Model):
+    """Order points held back for the return window, released to the ledger by the jobs runner."""
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+        "models.Member", related_name="pending_credits", on_delete=fields.RESTRICT
+    )
+    order: fields.OneToOneRelation["Order"] = fields.OneToOneField(  # noqa: F821
+        "models.Order", related_name="pending_credit", on_delete=fields.RESTRICT
+    )
+    points = fields.IntField()
+    available_at = fields.DatetimeField(db_index=True)
+    status = fields.CharEnumField(PendingStatus, max_length=10, default=PendingStatus.PENDING)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "pending_credits"

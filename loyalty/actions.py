@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -98,8 +99,13 @@ async def birthdays(settings: Settings, now: datetime) -> int:
         if (birthday.month, birthday.day) != (today.month, today.day):
             continue
         result = await db.atomic(
-            lambda conn, m=member_id: award(
-                conn, settings, m, Action.BIRTHDAY, str(today.year), now
+            partial(
+                award,
+                settings=settings,
+                member_id=member_id,
+                action=Action.BIRTHDAY,
+                reference=str(today.year),
+                at=now,
             )
         )
         awarded += 1 if result.entry is not None and not result.replayed else 0

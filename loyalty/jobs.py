@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from tortoise.expressions import Q
 
@@ -46,8 +47,8 @@ async def expire_points(now: datetime, inactivity_days: int = 0) -> JobReport:
     Both paths use the lot's own key (``expire:lot:<id>``), so a lot expires once either way.
     """
     report = JobReport()
-    due = list(
-        await Lot.filter(remaining__gt=0, expires_at__lte=now)
+    due: list[int] = list(
+        await Lot.filter(remaining__gt=0, expires_at__lte=now)  # type: ignore[arg-type]
         .order_by("id")
         .values_list("id", flat=True)
     )
@@ -58,13 +59,13 @@ async def expire_points(now: datetime, inactivity_days: int = 0) -> JobReport:
         )
         idle_ids = await idle.values_list("id", flat=True)
         if idle_ids:
-            due += await (
+            due += await (  # type: ignore[arg-type]
                 Lot.filter(remaining__gt=0, member_id__in=idle_ids)
                 .order_by("id")
                 .values_list("id", flat=True)
             )
     for lot_id in sorted(set(due)):
-        posted = await db.atomic(lambda conn, lot_id=lot_id: ledger.expire_lot(conn, lot_id))
+        posted = await db.atomic(partial(ledger.expire_lot, lot_id=lot_id))
         if posted is not None and posted.created:
             report.expired_lots += 1
             report.expired_points -= posted.entry.points

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -30,8 +31,8 @@ class OrderInput:
     lines: list[LineInput]
     currency: str | None = None
     placed_at: datetime | None = None
-    discount: object = 0
-    shipping: object = 0
+    discount: Decimal | int | str = 0
+    shipping: Decimal | int | str = 0
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class RefundLineInput:
 class RefundInput:
     order_external_id: str
     external_id: str | None = None
-    amount: object | None = None
+    amount: Decimal | int | str | None = None
     lines: list[RefundLineInput] = field(default_factory=list)
 
 
@@ -71,7 +72,7 @@ def order_key(external_id: str) -> str:
 async def preview(
     settings: Settings,
     lines: list[LineInput],
-    discount: object = 0,
+    discount: Decimal | int | str = 0,
     member_external_id: str | None = None,
     at: datetime | None = None,
 ) -> PointsBreakdown:

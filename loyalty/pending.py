@@ -9,6 +9,7 @@ release and a refund racing on the same order cannot both use the same points.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -52,12 +53,12 @@ async def take(conn: BaseDBAsyncClient, order: Order, points: int) -> bool:
 
 async def release_due(now: datetime, settings: Settings) -> tuple[int, int]:
     """Move every pending credit whose window has passed into the ledger: (credits, points)."""
-    due = await PendingCredit.filter(
+    due: list[int] = await PendingCredit.filter(  # type: ignore[assignment]
         status=PendingStatus.PENDING, available_at__lte=now
     ).values_list("id", flat=True)
     released = points_total = 0
     for pending_id in due:
-        points = await db.atomic(lambda conn, p=pending_id: _release(conn, settings, p))
+        points = await db.atomic(partial(_release, settings=settings, pending_id=pending_id))
         if points is not None:
             released += 1
             points_total += points
@@ -78,7 +79,7 @@ async def _release(conn: BaseDBAsyncClient, settings: Settings, pending_id: int)
         conn, "UPDATE members SET pending = pending - $1 WHERE id = $2", points, member_id
     )
     if points > 0:
-        order = await Order.get(id=rows[0]["order_id"]).using_db(conn)
+        order = await Order.filter(id=rows[0]["order_id"]).using_db(conn).get()
         expires_at = (
             order.placed_at + timedelta(days=settings.lot_expiry_days)
             if settings.lot_expiry_days

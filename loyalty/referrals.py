@@ -125,13 +125,14 @@ class ReferralSummary:
 
 async def summary(member_id: int) -> ReferralSummary:
     invited = await Member.filter(referred_by_id=member_id).count()
-    rewards = await LedgerEntry.filter(
+    rewards: list[int] = await LedgerEntry.filter(  # type: ignore[assignment]
         member_id=member_id, kind=EntryKind.REFERRAL, source__startswith="referee:"
     ).values_list("points", flat=True)
-    clawed = await LedgerEntry.filter(
+    clawed: list[int] = await LedgerEntry.filter(  # type: ignore[assignment]
         member_id=member_id, kind=EntryKind.REVERSAL, source__startswith="referee-refund:"
     ).values_list("points", flat=True)
-    return ReferralSummary(invited, len(rewards) - len(clawed), sum(rewards) + sum(clawed))
+    earned = sum(rewards) + sum(clawed)
+    return ReferralSummary(invited, len(rewards) - len(clawed), earned)
 
 
 def _expiry(settings: Settings, start: datetime) -> datetime | None:

@@ -262,10 +262,10 @@ async def redeem(
                     code=ErrorCode.LIMIT_REACHED,
                 )
         if reward.stock is not None:
-            taken = await db.execute(
+            decremented = await db.execute(
                 conn, "UPDATE rewards SET stock = stock - 1 WHERE id = $1 AND stock > 0", reward.id
             )
-            if taken != 1:
+            if decremented != 1:
                 raise InvalidInput(
                     "this reward is out of stock", field="rewardId", code=ErrorCode.OUT_OF_STOCK
                 )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 
 class ConfigError(Exception):
@@ -78,7 +79,8 @@ class Settings:
 
     def with_secrets(self, **values: str) -> Settings:
         """A copy with the given secrets replaced."""
-        return replace(self, **{k: Secret(v) for k, v in values.items()})
+        secrets_by_name: dict[str, Any] = {k: Secret(v) for k, v in values.items()}
+        return replace(self, **secrets_by_name)
 
     def missing_secrets(self) -> list[str]:
         return [name for name in _GENERATED if not getattr(self, name)]

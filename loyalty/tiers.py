@@ -130,7 +130,7 @@ async def recalculate(now: datetime) -> int:
             else end - YEAR
         )
         best = _best(tiers, await qualifying_value(row.member_id, basis, start, end))
-        next_end = end
+        next_end: datetime | None = end
         while next_end is not None and next_end <= now:
             next_end = period_end(window, next_end)
         if (best.id if best else None) != row.tier_id:

@@ -1,9 +1,13 @@
 """Outgoing events (the outbox), their deliveries to webhooks, and members' marketing state."""
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.members import Member
 
 
 class DeliveryStatus(StrEnum):
@@ -24,7 +28,7 @@ class OutboxEvent(Model):
     kind = fields.CharField(max_length=32, db_index=True)
     member_id = fields.IntField(null=True, db_index=True)
     key = fields.CharField(max_length=255, unique=True, null=True)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -56,7 +60,7 @@ class MarketingPreference(Model):
     """Per-member reminder state: opted out of marketing, and when the last reminder went out."""
 
     id = fields.IntField(primary_key=True)
-    member: fields.OneToOneRelation["Member"] = fields.OneToOneField(  # noqa: F821
+    member: fields.OneToOneRelation["Member"] = fields.OneToOneField(
         "models.Member", related_name="marketing", on_delete=fields.RESTRICT
     )
     opted_out = fields.BooleanField(default=False)

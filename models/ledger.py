@@ -1,9 +1,14 @@
 """The points ledger: immutable entries, and the lots that earn entries open."""
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.members import Member
+    from models.orders import Order
 
 
 class EntryKind(StrEnum):
@@ -22,9 +27,10 @@ class LedgerEntry(Model):
     """One posted change of the balance of a member. Written once, never updated or deleted."""
 
     id = fields.BigIntField(primary_key=True)
-    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(
         "models.Member", related_name="entries", on_delete=fields.RESTRICT
     )
+    member_id: int
     kind = fields.CharEnumField(EntryKind, max_length=16)
     points = fields.IntField()
     balance_after = fields.IntField()
@@ -46,9 +52,11 @@ class Lot(Model):
     entry: fields.OneToOneRelation[LedgerEntry] = fields.OneToOneField(
         "models.LedgerEntry", related_name="lot", on_delete=fields.RESTRICT
     )
-    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+    entry_id: int
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(
         "models.Member", related_name="lots", on_delete=fields.RESTRICT
     )
+    member_id: int
     points = fields.IntField()
     remaining = fields.IntField()
     expires_at = fields.DatetimeField(null=True, db_index=True)
@@ -69,12 +77,14 @@ class PendingCredit(Model):
     """Order points held back for the return window, released to the ledger by the jobs runner."""
 
     id = fields.IntField(primary_key=True)
-    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(
         "models.Member", related_name="pending_credits", on_delete=fields.RESTRICT
     )
-    order: fields.OneToOneRelation["Order"] = fields.OneToOneField(  # noqa: F821
+    member_id: int
+    order: fields.OneToOneRelation["Order"] = fields.OneToOneField(
         "models.Order", related_name="pending_credit", on_delete=fields.RESTRICT
     )
+    order_id: int
     points = fields.IntField()
     available_at = fields.DatetimeField(db_index=True)
     status = fields.CharEnumField(PendingStatus, max_length=10, default=PendingStatus.PENDING)

@@ -21,6 +21,7 @@ class Member(Model):
     referred_by: fields.ForeignKeyNullableRelation["Member"] = fields.ForeignKeyField(
         "models.Member", related_name="referees", null=True, on_delete=fields.RESTRICT
     )
+    referred_by_id: int | None
     last_order_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -1,7 +1,12 @@
 """Trained recommender versions and the offers they precomputed per member."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.catalog import Product
 
 
 class ModelVersion(Model):
@@ -11,8 +16,8 @@ class ModelVersion(Model):
     version = fields.CharField(max_length=64, unique=True)
     path = fields.CharField(max_length=1024)
     active = fields.BooleanField(default=False, db_index=True)
-    metrics = fields.JSONField(default=dict)
-    params = fields.JSONField(default=dict)
+    metrics: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    params: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     data_from = fields.DatetimeField(null=True)
     data_to = fields.DatetimeField(null=True)
     members = fields.IntField(default=0)
@@ -29,11 +34,13 @@ class MemberOffer(Model):
     version: fields.ForeignKeyRelation[ModelVersion] = fields.ForeignKeyField(
         "models.ModelVersion", related_name="offers", on_delete=fields.CASCADE
     )
+    version_id: int
     member_id = fields.IntField(null=True)
     rank = fields.IntField()
-    product: fields.ForeignKeyRelation["Product"] = fields.ForeignKeyField(  # noqa: F821
+    product: fields.ForeignKeyRelation["Product"] = fields.ForeignKeyField(
         "models.Product", related_name="offers", on_delete=fields.CASCADE
     )
+    product_id: int
     score = fields.FloatField()
     reason = fields.CharField(max_length=32)
 

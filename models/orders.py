@@ -1,7 +1,13 @@
 """Orders, their lines and refunds, as the shop reported them. Money in integer cents."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.catalog import Product
+    from models.members import Member
 
 
 class Order(Model):
@@ -9,9 +15,10 @@ class Order(Model):
 
     id = fields.IntField(primary_key=True)
     external_id = fields.CharField(max_length=255, unique=True)
-    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(
         "models.Member", related_name="orders", on_delete=fields.RESTRICT
     )
+    member_id: int
     placed_at = fields.DatetimeField(db_index=True)
     currency = fields.CharField(max_length=3)
     subtotal_cents = fields.BigIntField()
@@ -35,9 +42,11 @@ class OrderLine(Model):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "models.Order", related_name="lines", on_delete=fields.CASCADE
     )
-    product: fields.ForeignKeyRelation["Product"] = fields.ForeignKeyField(  # noqa: F821
+    order_id: int
+    product: fields.ForeignKeyRelation["Product"] = fields.ForeignKeyField(
         "models.Product", related_name="order_lines", on_delete=fields.RESTRICT
     )
+    product_id: int
     quantity = fields.IntField()
     unit_price_cents = fields.BigIntField()
     line_total_cents = fields.BigIntField()
@@ -55,6 +64,7 @@ class Refund(Model):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "models.Order", related_name="refunds", on_delete=fields.RESTRICT
     )
+    order_id: int
     amount_cents = fields.BigIntField()
     points_reversed = fields.IntField()
     shortfall = fields.IntField(default=0)

@@ -60,9 +60,9 @@ class Campaign(Model):
     ends_at = fields.DatetimeField()
     multiplier = fields.DecimalField(max_digits=8, decimal_places=3, default=1)
     fixed_points = fields.IntField(default=0)
-    skus = fields.JSONField(default=list)
-    categories = fields.JSONField(default=list)
-    tiers = fields.JSONField(default=list)
+    skus: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    categories: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    tiers: fields.JSONField[list[str]] = fields.JSONField(default=list)
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -104,7 +104,7 @@ class Tier(Model):
     basis = fields.CharEnumField(TierBasis, max_length=8, default=TierBasis.POINTS)
     window = fields.CharEnumField(TierWindow, max_length=20, default=TierWindow.LIFETIME)
     multiplier = fields.DecimalField(max_digits=8, decimal_places=3, default=1)
-    perks = fields.JSONField(default=list)
+    perks: fields.JSONField[list[str]] = fields.JSONField(default=list)
     active = fields.BooleanField(default=True)
 
     class Meta:
@@ -118,6 +118,7 @@ class MemberTier(Model):
     tier: fields.ForeignKeyNullableRelation[Tier] = fields.ForeignKeyField(
         "models.Tier", related_name="holders", null=True, on_delete=fields.SET_NULL
     )
+    tier_id: int | None
     since = fields.DatetimeField()
     period_ends_at = fields.DatetimeField(null=True, db_index=True)
 
@@ -133,7 +134,7 @@ class Plan(Model):
     fee_cents = fields.BigIntField()
     period_days = fields.IntField()
     multiplier = fields.DecimalField(max_digits=8, decimal_places=3, default=1)
-    perks = fields.JSONField(default=list)
+    perks: fields.JSONField[list[str]] = fields.JSONField(default=list)
     active = fields.BooleanField(default=True)
 
     class Meta:
@@ -148,6 +149,7 @@ class Subscription(Model):
     plan: fields.ForeignKeyRelation[Plan] = fields.ForeignKeyField(
         "models.Plan", related_name="subscriptions", on_delete=fields.RESTRICT
     )
+    plan_id: int
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -1,9 +1,14 @@
 """The rewards catalogue, the coupons that redemptions issue, and charity donations."""
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.members import Member
+    from models.program import Tier
 
 
 class RewardKind(StrEnum):
@@ -35,9 +40,10 @@ class Reward(Model):
     sku = fields.CharField(max_length=64, null=True)
     cause = fields.CharField(max_length=255, null=True)
     category = fields.CharField(max_length=128, null=True)
-    min_tier: fields.ForeignKeyNullableRelation["Tier"] = fields.ForeignKeyField(  # noqa: F821
+    min_tier: fields.ForeignKeyNullableRelation["Tier"] = fields.ForeignKeyField(
         "models.Tier", related_name="rewards", null=True, on_delete=fields.RESTRICT
     )
+    min_tier_id: int | None
     min_order_cents = fields.BigIntField(default=0)
     stock = fields.IntField(null=True)
     per_member_limit = fields.IntField(null=True)
@@ -59,9 +65,11 @@ class Coupon(Model):
     reward: fields.ForeignKeyRelation[Reward] = fields.ForeignKeyField(
         "models.Reward", related_name="coupons", on_delete=fields.RESTRICT
     )
-    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+    reward_id: int
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(
         "models.Member", related_name="coupons", on_delete=fields.RESTRICT
     )
+    member_id: int
     status = fields.CharEnumField(CouponStatus, max_length=12, default=CouponStatus.ISSUED)
     points = fields.IntField()
     redeem_key = fields.CharField(max_length=255, unique=True)
@@ -82,9 +90,11 @@ class Donation(Model):
     reward: fields.ForeignKeyRelation[Reward] = fields.ForeignKeyField(
         "models.Reward", related_name="donations", on_delete=fields.RESTRICT
     )
-    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(  # noqa: F821
+    reward_id: int
+    member: fields.ForeignKeyRelation["Member"] = fields.ForeignKeyField(
         "models.Member", related_name="donations", on_delete=fields.RESTRICT
     )
+    member_id: int
     cause = fields.CharField(max_length=255, db_index=True)
     points = fields.IntField()
     value_cents = fields.BigIntField()

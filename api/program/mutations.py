@@ -215,8 +215,8 @@ class ProgramMutation:
     async def set_earning_cap(
         self,
         info: Info,
-        period: PeriodType,
-        max_points: int | None = None,  # type: ignore[valid-type]
+        period: Period,
+        max_points: int | None = None,
     ) -> CapPayload:
         require(info, Role.ADMIN)
         cap = await rules.set_cap(period, max_points)

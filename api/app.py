@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -60,8 +61,14 @@ class Authenticated:
         await self.app(scope, receive, send)
 
 
+# A NUL character, raw or escaped (in JSON, or in a GraphQL string inside JSON): PostgreSQL
+# text cannot hold it, so no field may contain it.
+_NUL = re.compile(rb"\x00|\\+u0000|\\+u\{0+\}")
+
+
 class BodySizeLimit:
-    """Answers 413 to a body over the limit, declared or streamed, before anything parses it."""
+    """Answers 413 to a body over the limit, declared or streamed, before anything parses it;
+    and 400 to a body or query string with a NUL character, which no field may contain."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -89,6 +96,12 @@ class BodySizeLimit:
                 return
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if _NUL.search(body) or b"%00" in scope.get("query_string", b""):
+            response = JSONResponse(
+                {"errors": [{"message": "NUL characters are not allowed"}]}, status_code=400
+            )
+            await response(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:

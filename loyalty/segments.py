@@ -145,8 +145,10 @@ def _check(f: SegmentFilter) -> None:
             raise InvalidInput(f"{name} must be between 1 and 5", field=name)
     if f.min_rfm is not None and not 3 <= f.min_rfm <= 15:
         raise InvalidInput("min_rfm must be between 3 and 15", field="minRfm")
-    if f.at_risk_days < 1 or f.regular_window_days < 1 or f.regular_orders < 1:
-        raise InvalidInput("at-risk windows and counts must be positive", field="atRisk")
+    if not (1 <= f.at_risk_days <= 3660 and 1 <= f.regular_window_days <= 3660):
+        raise InvalidInput("at-risk windows must be between 1 and 3660 days", field="atRisk")
+    if not 1 <= f.regular_orders <= 100_000:
+        raise InvalidInput("regularOrders must be between 1 and 100000", field="atRisk")
 
 
 async def find(

@@ -1,0 +1,87 @@
+"""Fuzzing: queries and mutations generated from the schema (hypothesis-graphql) against the app.
+
+No response may be a 5xx or carry a masked internal error ("Unexpected error."): every input
+the schema accepts is either served or refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import from_schema, nodes
+
+from api.app import create_app
+from api.schema import SCHEMA_FILE
+from tests.support import ADMIN_KEY, enroll, order
+
+pytestmark = pytest.mark.usefixtures("database")
+
+SCALARS = {
+    "Decimal": st.decimals(min_value=-(10**6), max_value=10**7, places=2, allow_nan=False).map(
+        lambda d: nodes.String(str(d))
+    ),
+    "Date": st.dates().map(lambda d: nodes.String(d.isoformat())),
+    "DateTime": st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(
+        lambda d: nodes.String(d.isoformat())
+    ),
+}
+OPERATIONS = from_schema(SCHEMA_FILE.read_text(), custom_scalars=SCALARS)
+
+
+def fuzz_settings(examples: int):
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+async def _check(client: httpx.AsyncClient, document: str) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": document},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert response.status_code < 500, (document, response.text)
+    body = response.json()
+    messages = [e.get("message") for e in body.get("errors") or []]
+    assert "Unexpected error." not in messages, (document, json.dumps(body)[:2000])
+
+
+@pytest.fixture
+async def client(database):
+    await enroll("fuzz-1")
+    await order(database, "fuzz-order", "fuzz-1", amount="40.00")
+    app = create_app(database, migrate=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as http:
+        yield http
+
+
+@fuzz_settings(150)
+@given(document=OPERATIONS)
+async def test_generated_operations_never_fail_internally(client, document):
+    await _check(client, document)
+
+
+@pytest.mark.slow
+@fuzz_settings(1500)
+@given(document=OPERATIONS)
+async def test_generated_operations_never_fail_internally_at_scale(client, document):
+    await _check(client, document)
+
+
+async def test_nul_characters_are_refused_before_anything_runs(client):
+    from models import Order
+
+    document = 'mutation { recordOrder(input: {externalId: "x\\u0000", memberExternalId: "fuzz-1", lines: [{sku: "A", quantity: 1, unitPrice: "1.00"}]}) { replayed } }'
+    response = await client.post(
+        "/graphql", json={"query": document}, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    )
+    assert response.status_code == 400
+    assert await Order.filter(external_id__startswith="x").count() == 0

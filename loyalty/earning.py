@@ -78,6 +78,12 @@ def validate_lines(lines: list[LineInput]) -> list[Line]:
                 field=f"lines.{i}.quantity",
                 code=ErrorCode.INVALID_QUANTITY,
             )
+        if line.name is not None and len(line.name) > 255:
+            raise InvalidInput("name is longer than 255 characters", field=f"lines.{i}.name")
+        if line.category is not None and len(line.category) > 128:
+            raise InvalidInput(
+                "category is longer than 128 characters", field=f"lines.{i}.category"
+            )
         cents = to_cents(line.unit_price, field=f"lines.{i}.unitPrice")
         checked.append(Line(sku, line.quantity, cents, line.name, line.category))
     return checked

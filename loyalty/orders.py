@@ -350,6 +350,8 @@ async def adjust_points(
         raise InvalidInput("reason must be 1 to 200 characters", field="reason")
     if abs(points) > 10_000_000:
         raise InvalidInput("points are out of range", field="points")
+    if key is not None and not 0 < len(key) <= 200:
+        raise InvalidInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
     entry_key = f"adjust:{key}" if key else f"adjust:{uuid.uuid4()}"
     if await Member.get_or_none(id=member_id) is None:
         raise NotFound("member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND)

@@ -124,6 +124,10 @@ def _check(reward: Reward) -> None:
         raise InvalidInput("a FREE_PRODUCT reward needs a sku", field="sku")
     if reward.kind == RewardKind.DONATION and not (reward.cause and reward.cause.strip()):
         raise InvalidInput("a DONATION reward needs a cause", field="cause")
+    for name, limit in (("sku", 64), ("cause", 255), ("category", 128)):
+        value = getattr(reward, name)
+        if value is not None and len(value) > limit:
+            raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
     if reward.stock is not None and reward.stock < 0:
         raise InvalidInput("stock must be zero or more", field="stock")
     if reward.per_member_limit is not None and reward.per_member_limit < 1:

@@ -83,6 +83,8 @@ async def save_earning_rule(
         raise InvalidInput("name must be 1 to 255 characters", field="name")
     if (category is None) == (sku is None):
         raise InvalidInput("give either a category or a sku", field="category")
+    if (category and len(category) > 128) or (sku and len(sku) > 64):
+        raise InvalidInput("category (128) or sku (64) is too long", field="category")
     mult = _multiplier(multiplier)
     per_item = _points(points_per_item, "pointsPerItem")
     if mult == 1 and per_item == 0:
@@ -204,6 +206,8 @@ async def save_tier(
         raise InvalidInput("name must be 1 to 64 characters", field="name")
     if threshold < 0:
         raise InvalidInput("threshold must be zero or more", field="threshold")
+    if await Tier.filter(name=name).exclude(id=tier_id or 0).exists():
+        raise InvalidInput("another tier has this name", field="name")
     others = await Tier.filter(active=True).exclude(id=tier_id or 0)
     if any(t.threshold == threshold for t in others):
         raise InvalidInput("another tier has this threshold", field="threshold")

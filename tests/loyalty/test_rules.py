@@ -276,3 +276,16 @@ async def test_program_report_shows_the_tier_mix(database):
     report = await reports.program_report(database)
 
     assert report.tier_mix == [(None, 1), ("Silver", 2), ("Gold", 1)]
+
+
+async def test_a_second_tier_with_the_same_name_is_refused(database):
+    await rules.save_tier(
+        name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+    )
+
+    with pytest.raises(InvalidInput) as raised:
+        await rules.save_tier(
+            name="Gold", threshold=200, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+        )
+
+    assert raised.value.field == "name"

@@ -9,6 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
@@ -111,13 +112,8 @@ async def execute(conn: BaseDBAsyncClient, query: str, *values: Any) -> int:
 
 def _retryable(exc: BaseException) -> bool:
     """Serialization failures, deadlocks and a busy SQLite file are worth another try."""
-    try:
-        import asyncpg
-
-        if isinstance(exc, asyncpg.exceptions.TransactionRollbackError):
-            return True
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        pass
+    if isinstance(exc, asyncpg.exceptions.TransactionRollbackError):
+        return True
     if isinstance(exc, OperationalError | TransactionManagementError):
         text = str(exc).lower()
         return any(s in text for s in ("locked", "busy", "deadlock", "serializ"))

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -14,6 +14,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import OperationalError, TransactionManagementError
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from loyalty.settings import Settings
@@ -21,6 +22,7 @@ from loyalty.settings import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _active = ["sqlite"]
+_generation = [0]
 
 
 def connection_name(settings: Settings) -> str:
@@ -74,6 +76,7 @@ async def init(settings: Settings, *, apply_migrations: bool = True) -> None:
     if apply_migrations:
         await migrate(settings)
     _active[0] = connection_name(settings)
+    _generation[0] += 1
     # Global fallback: the ASGI lifespan runs in another task than the requests.
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
@@ -85,6 +88,11 @@ async def close() -> None:
 def connection() -> BaseDBAsyncClient:
     """The open connection (whichever backend init() opened)."""
     return connections.get(_active[0])
+
+
+def generation() -> int:
+    """Changes whenever init() opens a database: keys caches of what one database holds."""
+    return _generation[0]
 
 
 def dialect(conn: BaseDBAsyncClient) -> str:
@@ -108,6 +116,59 @@ async def fetch(conn: BaseDBAsyncClient, query: str, *values: Any) -> list[dict[
 async def execute(conn: BaseDBAsyncClient, query: str, *values: Any) -> int:
     count, _ = await conn.execute_query(sql(conn, query), list(values))
     return count
+
+
+_INSERTS: dict[tuple[str, type[Model], tuple[str, ...], int, str], str] = {}
+
+
+def _insert_sql(
+    conn: BaseDBAsyncClient, model: type[Model], columns: tuple[str, ...], rows: int, returning: str
+) -> str:
+    key = (dialect(conn), model, columns, rows, returning)
+    text = _INSERTS.get(key)
+    if text is None:
+        meta = model._meta
+        names = ", ".join(f'"{meta.fields_db_projection[c]}"' for c in columns)
+        width = len(columns)
+        values = ", ".join(
+            "(" + ", ".join(f"${r * width + i + 1}" for i in range(width)) + ")"
+            for r in range(rows)
+        )
+        text = f'INSERT INTO "{meta.db_table}" ({names}) VALUES {values}'
+        if returning:
+            text += f' RETURNING "{returning}"'
+        text = _INSERTS[key] = sql(conn, text)
+    return text
+
+
+async def insert(
+    conn: BaseDBAsyncClient,
+    model: type[Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    returning: str = "id",
+) -> list[Any]:
+    """Insert rows (same fields in each, named as on the model) in one statement.
+
+    The hot paths' lean alternative to ``Model.create``: values are converted exactly as tortoise
+    converts them (each field's ``to_db_value``) and the statement text is built once per shape.
+    Returns the ``returning`` column of each row (in insertion order), or [] without one.
+    """
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    fields = model._meta.fields_map
+    converters = [fields[c].to_db_value for c in columns]
+    values = [
+        convert(row[c], model)
+        for row in rows
+        for c, convert in zip(columns, converters, strict=True)
+    ]
+    text = _insert_sql(conn, model, columns, len(rows), returning)
+    if not returning:
+        await conn.execute_query(text, values)
+        return []
+    return [row[returning] for row in await conn.execute_query_dict(text, values)]
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -23,7 +23,8 @@ conditional update keeps the balance from going below zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -72,15 +73,21 @@ async def credit(
     source: str | None = None,
     expires_at: datetime | None = None,
     lifetime: bool = True,
+    fresh: bool = False,
 ) -> Posted:
-    """Add points to a member's balance and open a lot for them (FIFO by expiry)."""
+    """Add points to a member's balance and open a lot for them (FIFO by expiry).
+
+    ``fresh`` says the caller knows no entry has this key yet (it derives from a row this
+    transaction has just inserted), which saves looking it up; the unique key still guards.
+    """
     if kind not in CREDIT_KINDS:
         raise ValueError(f"{kind} is not a credit kind")
     if points <= 0:
         raise InvalidInput("points to credit must be positive", field="points")
-    found = await existing(key, conn)
-    if found is not None:
-        return Posted(found, created=False)
+    if not fresh:
+        found = await existing(key, conn)
+        if found is not None:
+            return Posted(found, created=False)
     rows = await db.fetch(
         conn,
         "UPDATE members SET balance = balance + $1, lifetime_points = lifetime_points + $2 "
@@ -91,7 +98,8 @@ async def credit(
     )
     if not rows:
         raise NotFound("member not found", field="memberId")
-    entry = await LedgerEntry.create(
+    entry = await _post(
+        conn,
         member_id=member_id,
         kind=kind,
         points=points,
@@ -99,18 +107,35 @@ async def credit(
         idempotency_key=key,
         source=source,
         expires_at=expires_at,
-        using_db=conn,
     )
-    await Lot.create(
-        entry_id=entry.id,
-        member_id=member_id,
-        points=points,
-        remaining=points,
-        expires_at=expires_at,
-        using_db=conn,
+    await db.insert(
+        conn,
+        Lot,
+        [
+            {
+                "entry_id": entry.id,
+                "member_id": member_id,
+                "points": points,
+                "remaining": points,
+                "expires_at": expires_at,
+                "created_at": entry.created_at,
+            }
+        ],
+        returning="",
     )
-    await outbox.ledger_event(conn, entry)
     return Posted(entry, created=True)
+
+
+async def _post(conn: BaseDBAsyncClient, **values: Any) -> LedgerEntry:
+    """Insert an entry and its outbox event; the entry as the model it would load as."""
+    values.setdefault("shortfall", 0)
+    values.setdefault("expires_at", None)
+    values["created_at"] = datetime.now(UTC)
+    [entry_id] = await db.insert(conn, LedgerEntry, [values])
+    entry = LedgerEntry(id=entry_id, **values)
+    entry._saved_in_db = True
+    await outbox.ledger_event(conn, entry)
+    return entry
 
 
 async def debit(
@@ -156,7 +181,8 @@ async def debit(
         await _consume_lots(conn, member_id, take, prefer_lot_entry_id)
     else:
         balance_after = await lock_member(conn, member_id)
-    entry = await LedgerEntry.create(
+    entry = await _post(
+        conn,
         member_id=member_id,
         kind=kind,
         points=-take,
@@ -164,9 +190,7 @@ async def debit(
         shortfall=points - take,
         idempotency_key=key,
         source=source,
-        using_db=conn,
     )
-    await outbox.ledger_event(conn, entry)
     return Posted(entry, created=True)
 
 
@@ -197,16 +221,15 @@ async def expire_lot(
     if not rows:
         raise AssertionError(f"member {lot.member_id}: lot remaining exceeds balance")
     await db.execute(conn, "UPDATE lots SET remaining = 0 WHERE id = $1", lot_id)
-    entry = await LedgerEntry.create(
+    entry = await _post(
+        conn,
         member_id=lot.member_id,
         kind=EntryKind.EXPIRE,
         points=-remaining,
         balance_after=rows[0]["balance"],
         idempotency_key=key,
         source=source,
-        using_db=conn,
     )
-    await outbox.ledger_event(conn, entry)
     return Posted(entry, created=True)
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 
 from loyalty import db, earning, ledger, pending, referrals, rules, tiers
 from loyalty.earning import LineInput, PointsBreakdown
@@ -96,58 +96,92 @@ def _check_currency(settings: Settings, currency: str | None) -> None:
         )
 
 
+_LOOKUP = (
+    "SELECT (SELECT id FROM orders WHERE external_id = $1) AS order_id, "
+    "(SELECT id FROM members WHERE external_id = $2) AS member_id, "
+    f"({rules.TOKEN_SQL}) AS token"
+)
+_MEMBER_ORDERED = (
+    "UPDATE members SET lifetime_spend_cents = lifetime_spend_cents + $1, "
+    "last_order_at = CASE WHEN last_order_at IS NULL OR last_order_at < $2 "
+    "THEN $2 ELSE last_order_at END "
+    "WHERE id = $3 RETURNING referred_by_id"
+)
+
+
 async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
-    """Record a shop order once and credit its points."""
+    """Record a shop order once and credit its points.
+
+    The hot path of the service: one lookup (the order id, the member, the programme's
+    version), one read of the products, then one transaction whose first statement updates
+    (and so locks) the member, so caps and tiers see this member's orders one at a time.
+    """
     external_id = (data.external_id or "").strip()
     if not external_id or len(external_id) > 255:
         raise InvalidInput("externalId must be 1 to 255 characters", field="externalId")
-    found = await Order.get_or_none(external_id=external_id)
-    if found is not None:
-        return await _replay(found, data.member_external_id)
+    [looked] = await db.fetch(db.connection(), _LOOKUP, external_id, data.member_external_id)
+    if looked["order_id"] is not None:
+        return await _replay(await Order.get(id=looked["order_id"]), data.member_external_id)
     _check_currency(settings, data.currency)
     lines = earning.validate_lines(data.lines)
     discount = to_cents(data.discount, field="discount")
     shipping = to_cents(data.shipping, field="shipping")
-    earning.compute(lines, discount, settings)  # input errors before any write
-    member = await by_external_id(data.member_external_id)
+    eligible = earning.compute(lines, discount, settings).eligible_cents  # input errors first
+    member_id = looked["member_id"]
+    if member_id is None:
+        raise NotFound(
+            "member not found", field="memberExternalId", code=ErrorCode.MEMBER_NOT_FOUND
+        )
     placed_at = data.placed_at or datetime.now(UTC)
     if placed_at.tzinfo is None:
         placed_at = placed_at.replace(tzinfo=UTC)
-    product_ids = await ensure_products(lines)
+    config = await rules.config_for(db.connection(), looked["token"])
+    products = await ensure_products(lines)
+    categories = {sku: category for sku, (_, category) in products.items()}
 
     async def write(conn: BaseDBAsyncClient) -> tuple[Order, int]:
-        # The member's lock first: caps and tiers see this member's orders one at a time.
-        await ledger.lock_member(conn, member.id)
-        context = await rules.earning_context(member.id, lines, placed_at, conn)
-        breakdown = earning.compute(lines, discount, settings, context)
-        order = await Order.create(
-            external_id=external_id,
-            member_id=member.id,
-            placed_at=placed_at,
-            currency=settings.currency,
-            subtotal_cents=breakdown.subtotal_cents,
-            discount_cents=discount,
-            shipping_cents=shipping,
-            eligible_cents=breakdown.eligible_cents,
-            points_awarded=breakdown.points,
-            using_db=conn,
+        [member] = await db.fetch(conn, _MEMBER_ORDERED, eligible, placed_at, member_id)
+        context = await rules.earning_context(
+            member_id, lines, placed_at, conn, config=config, categories=categories
         )
-        await OrderLine.bulk_create(
+        breakdown = earning.compute(lines, discount, settings, context)
+        values = {
+            "external_id": external_id,
+            "member_id": member_id,
+            "placed_at": placed_at,
+            "currency": settings.currency,
+            "subtotal_cents": breakdown.subtotal_cents,
+            "discount_cents": discount,
+            "shipping_cents": shipping,
+            "eligible_cents": breakdown.eligible_cents,
+            "points_awarded": breakdown.points,
+            "refunded_cents": 0,
+            "points_reversed": 0,
+            "created_at": datetime.now(UTC),
+        }
+        [order_id] = await db.insert(conn, Order, [values])
+        order = Order(id=order_id, **values)
+        order._saved_in_db = True
+        await db.insert(
+            conn,
+            OrderLine,
             [
-                OrderLine(
-                    order_id=order.id,
-                    product_id=product_ids[line.sku],
-                    quantity=line.quantity,
-                    unit_price_cents=line.unit_price_cents,
-                    line_total_cents=line.total_cents,
-                )
+                {
+                    "order_id": order_id,
+                    "product_id": products[line.sku][0],
+                    "quantity": line.quantity,
+                    "unit_price_cents": line.unit_price_cents,
+                    "line_total_cents": line.total_cents,
+                }
                 for line in lines
             ],
-            using_db=conn,
+            returning="",
         )
-        await _credit_order(conn, settings, member.id, order, breakdown.points)
-        await referrals.on_order(conn, settings, member.id, order)
-        await tiers.upgrade(conn, member.id, placed_at)
+        await _credit_order(conn, settings, member_id, order, breakdown.points)
+        if member["referred_by_id"] is not None:
+            await referrals.on_order(conn, settings, member_id, member["referred_by_id"], order)
+        if config.tiers:
+            await tiers.upgrade(conn, member_id, placed_at, config.tiers)
         return order, breakdown.points
 
     try:
@@ -163,18 +197,7 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
 async def _credit_order(
     conn: BaseDBAsyncClient, settings: Settings, member_id: int, order: Order, points: int
 ) -> None:
-    await (
-        Member.filter(id=member_id)
-        .using_db(conn)
-        .update(lifetime_spend_cents=F("lifetime_spend_cents") + order.eligible_cents)
-    )
-    await (
-        Member.filter(
-            Q(id=member_id), Q(last_order_at__isnull=True) | Q(last_order_at__lt=order.placed_at)
-        )
-        .using_db(conn)
-        .update(last_order_at=order.placed_at)
-    )
+    """Credit a just-inserted order's points (or hold them for the return window)."""
     if points > 0 and settings.pending_days > 0:
         await pending.hold(conn, settings, member_id, order, points)
     elif points > 0:
@@ -191,6 +214,7 @@ async def _credit_order(
             key=order_key(order.external_id),
             source=f"order:{order.external_id}",
             expires_at=expires_at,
+            fresh=True,
         )
 
 
@@ -205,10 +229,11 @@ async def _replay(order: Order, member_external_id: str) -> OrderResult:
     return OrderResult(order, order.points_awarded, replayed=True)
 
 
-async def ensure_products(lines: list[earning.Line]) -> dict[str, int]:
-    """Product ids by sku; skus the catalogue does not know yet are created from the lines."""
-    skus = {line.sku for line in lines}
-    known = dict(await Product.filter(sku__in=skus).values_list("sku", "id"))
+async def ensure_products(lines: list[earning.Line]) -> dict[str, tuple[int, str | None]]:
+    """Product id and category by sku; skus the catalogue does not know yet are created from
+    the lines."""
+    skus = sorted({line.sku for line in lines})
+    known = {sku: (pid, category) for sku, pid, category in await _products(skus)}
     missing = {line.sku: line for line in lines if line.sku not in known}
     if missing:
         await Product.bulk_create(
@@ -223,8 +248,19 @@ async def ensure_products(lines: list[earning.Line]) -> dict[str, int]:
             ],
             ignore_conflicts=True,
         )
-        known.update(dict(await Product.filter(sku__in=list(missing)).values_list("sku", "id")))
+        known.update(
+            {sku: (pid, category) for sku, pid, category in await _products(sorted(missing))}
+        )
     return known
+
+
+async def _products(skus: list[str]) -> list[tuple[str, int, str | None]]:
+    conn = db.connection()
+    marks = ", ".join(f"${i}" for i in range(1, len(skus) + 1))
+    rows = await db.fetch(
+        conn, f"SELECT sku, id, category FROM products WHERE sku IN ({marks})", *skus
+    )
+    return [(row["sku"], row["id"], row["category"]) for row in rows]
 
 
 async def refund_order(settings: Settings, data: RefundInput) -> RefundResult:

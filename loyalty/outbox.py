@@ -15,6 +15,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from loyalty import db
 from models import EntryKind, LedgerEntry, OutboxEvent
 
 
@@ -50,20 +51,26 @@ async def record(
     *,
     key: str | None = None,
     now: datetime | None = None,
-) -> OutboxEvent:
-    """Write one event inside the caller's transaction (``key``, if given, is unique)."""
-    return await OutboxEvent.create(
-        event_id=uuid.uuid4(),
-        kind=kind.value,
-        member_id=member_id,
-        key=key,
-        payload=jsonable(payload),
-        created_at=now or datetime.now(UTC),
-        using_db=conn,
+) -> int:
+    """Write one event inside the caller's transaction (``key``, if given, is unique); its id."""
+    [event_id] = await db.insert(
+        conn,
+        OutboxEvent,
+        [
+            {
+                "event_id": uuid.uuid4(),
+                "kind": kind.value,
+                "member_id": member_id,
+                "key": key,
+                "payload": jsonable(payload),
+                "created_at": now or datetime.now(UTC),
+            }
+        ],
     )
+    return int(event_id)
 
 
-async def ledger_event(conn: BaseDBAsyncClient, entry: LedgerEntry) -> OutboxEvent:
+async def ledger_event(conn: BaseDBAsyncClient, entry: LedgerEntry) -> int:
     """The event for a posted ledger entry: earned, spent or expired points."""
     if entry.points > 0:
         kind = EventKind.POINTS_EARNED

@@ -59,20 +59,23 @@ async def welcome(conn: BaseDBAsyncClient, settings: Settings, member: Member) -
 
 
 async def on_order(
-    conn: BaseDBAsyncClient, settings: Settings, member_id: int, order: Order
+    conn: BaseDBAsyncClient,
+    settings: Settings,
+    member_id: int,
+    referred_by_id: int | None,
+    order: Order,
 ) -> None:
     """Reward the referrer for the referee's first qualifying order (once, within the cap)."""
-    member = await Member.filter(id=member_id).using_db(conn).first()
-    if member is None or member.referred_by_id is None or settings.referral_referrer_points <= 0:
+    if referred_by_id is None or settings.referral_referrer_points <= 0:
         return
     if order.eligible_cents < to_cents(settings.referral_min_order, field="minOrder"):
         return
-    if await ledger.existing(reward_key(member.id), conn) is not None:
+    if await ledger.existing(reward_key(member_id), conn) is not None:
         return
     since = order.placed_at - timedelta(days=365)
     earned = (
         await LedgerEntry.filter(
-            member_id=member.referred_by_id,
+            member_id=referred_by_id,
             kind=EntryKind.REFERRAL,
             source__startswith="referee:",
             created_at__gte=since,
@@ -84,11 +87,11 @@ async def on_order(
         return
     await ledger.credit(
         conn,
-        member.referred_by_id,
+        referred_by_id,
         settings.referral_referrer_points,
         kind=EntryKind.REFERRAL,
-        key=reward_key(member.id),
-        source=f"referee:{member.id}:order:{order.external_id}",
+        key=reward_key(member_id),
+        source=f"referee:{member_id}:order:{order.external_id}",
         expires_at=_expiry(settings, order.placed_at),
     )
 

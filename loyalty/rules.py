@@ -3,14 +3,15 @@ earning context an order is computed in. Bad configuration is refused with a cle
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.functions import Sum
 
+from loyalty import db
 from loyalty.earning import BASE, Bonus, EarningContext, Line
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from models import (
@@ -19,7 +20,6 @@ from models import (
     EarningCap,
     EarningRule,
     MemberTier,
-    Order,
     Period,
     Plan,
     Product,
@@ -104,6 +104,7 @@ async def save_earning_rule(
         }
     )
     await rule.save()
+    await config_changed()
     return rule
 
 
@@ -151,6 +152,7 @@ async def save_campaign(
         }
     )
     await campaign.save()
+    await config_changed()
     return campaign
 
 
@@ -158,11 +160,13 @@ async def set_cap(period: Period, max_points: int | None) -> EarningCap | None:
     """Set (or with None remove) the cap on order points per order or per period."""
     if max_points is None:
         await EarningCap.filter(period=period).delete()
+        await config_changed()
         return None
     _points(max_points, "maxPoints", allow_zero=False)
     cap, _ = await EarningCap.get_or_create(period=period, defaults={"max_points": max_points})
     cap.max_points = max_points
     await cap.save()
+    await config_changed()
     return cap
 
 
@@ -187,6 +191,7 @@ async def save_action_rule(
         {"points": points, "limit_count": limit_count, "period": period, "active": active}
     )
     await rule.save()
+    await config_changed()
     return rule
 
 
@@ -228,6 +233,7 @@ async def save_tier(
         }
     )
     await tier.save()
+    await config_changed()
     return tier
 
 
@@ -257,6 +263,7 @@ async def save_plan(
         }
     )
     await plan.save()
+    await config_changed()
     return plan
 
 
@@ -287,46 +294,62 @@ async def member_tier(member_id: int, conn: BaseDBAsyncClient | None = None) -> 
     return TierState(row.tier, row.period_ends_at)
 
 
-async def earning_context(
-    member_id: int | None,
-    lines: list[Line],
-    at: datetime,
-    conn: BaseDBAsyncClient | None = None,
-) -> EarningContext:
-    """The rules in force at ``at`` for this member (or an anonymous cart)."""
+@dataclass(frozen=True)
+class CampaignRule:
+    """A campaign as orders see it: its window, the tiers it is limited to, and its bonus."""
 
-    def q(query: Any) -> Any:
-        return query.using_db(conn) if conn else query
+    starts_at: datetime
+    ends_at: datetime
+    tiers: frozenset[str]
+    bonus: Bonus
 
-    rules = await q(EarningRule.filter(active=True))
-    campaigns = await q(Campaign.filter(active=True, starts_at__lte=at, ends_at__gt=at))
-    caps = await q(EarningCap.all())
-    if not rules and not campaigns and not caps and member_id is None:
-        return BASE
-    skus = [line.sku for line in lines]
-    categories = dict(await q(Product.filter(sku__in=skus)).values_list("sku", "category"))
-    tier = (await member_tier(member_id, conn)).tier if member_id else None
-    plan = None
-    if member_id is not None:
-        subscription = await q(
-            Subscription.filter(member_id=member_id, starts_at__lte=at, ends_at__gt=at)
-            .select_related("plan")
-            .order_by("-id")
-        ).first()
-        plan = subscription.plan if subscription and subscription.plan.active else None
-    tier_name = tier.name if tier else None
-    cap_left = None
-    for cap in caps:
-        left = cap.max_points
-        if cap.period != Period.ORDER and member_id is not None:
-            query = Order.filter(member_id=member_id)
-            start = period_start(cap.period, at)
-            if start is not None:
-                query = query.filter(placed_at__gte=start)
-            rows = await q(query).annotate(total=Sum("points_awarded")).values("total")
-            left -= int(rows[0]["total"] or 0) if rows else 0
-        cap_left = left if cap_left is None else min(cap_left, left)
-    return EarningContext(
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """What every order is computed with, read once and shared while it does not change."""
+
+    rules: tuple[Bonus, ...]
+    campaigns: tuple[CampaignRule, ...]
+    caps: tuple[tuple[Period, int], ...]
+    tiers: tuple[Tier, ...]  # active tiers by threshold
+    has_plans: bool
+
+    def tier(self, tier_id: int | None) -> Tier | None:
+        return next((t for t in self.tiers if t.id == tier_id), None)
+
+
+_configs: dict[tuple[int, int | None], ProgramConfig] = {}
+TOKEN_SQL = "SELECT token FROM program_versions WHERE id = 1"
+
+
+async def program_config(conn: BaseDBAsyncClient | None = None) -> ProgramConfig:
+    """The active rules, campaigns, caps and tiers (this process's copy while it is current)."""
+    conn = conn or db.connection()
+    rows = await db.fetch(conn, TOKEN_SQL)
+    return await config_for(conn, rows[0]["token"] if rows else None)
+
+
+async def config_for(conn: BaseDBAsyncClient, token: int | None) -> ProgramConfig:
+    """The configuration under this version token, read (and kept) when it is not at hand.
+
+    The token changes with every save of the configuration (``config_changed``), in every
+    process, so a copy is never used after the change was committed.
+    """
+    key = (db.generation(), token)
+    config = _configs.get(key)
+    if config is None:
+        config = await _read_config(conn)
+        _configs.clear()
+        _configs[key] = config
+    return config
+
+
+async def _read_config(conn: BaseDBAsyncClient) -> ProgramConfig:
+    rules = await EarningRule.filter(active=True).using_db(conn)
+    campaigns = await Campaign.filter(active=True).using_db(conn)
+    caps = await EarningCap.all().using_db(conn)
+    tiers = await Tier.filter(active=True).order_by("threshold").using_db(conn)
+    return ProgramConfig(
         rules=tuple(
             Bonus(
                 r.name,
@@ -338,21 +361,104 @@ async def earning_context(
             for r in rules
         ),
         campaigns=tuple(
-            Bonus(
-                c.name,
-                Decimal(c.multiplier),
-                0,
-                frozenset(c.skus),
-                frozenset(c.categories),
-                c.fixed_points,
+            CampaignRule(
+                c.starts_at,
+                c.ends_at,
+                frozenset(c.tiers),
+                Bonus(
+                    c.name,
+                    Decimal(c.multiplier),
+                    0,
+                    frozenset(c.skus),
+                    frozenset(c.categories),
+                    c.fixed_points,
+                ),
             )
             for c in campaigns
-            if not c.tiers or tier_name in c.tiers
         ),
+        caps=tuple((cap.period, cap.max_points) for cap in caps),
+        tiers=tuple(tiers),
+        has_plans=await Plan.filter(active=True).using_db(conn).exists(),
+    )
+
+
+async def config_changed() -> None:
+    """A new version token: every process reads the configuration again on its next order."""
+    conn = db.connection()
+    await db.execute(
+        conn,
+        "INSERT INTO program_versions (id, token) VALUES (1, $1) "
+        "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+        secrets.randbits(62),
+    )
+    _configs.clear()
+
+
+async def earning_context(
+    member_id: int | None,
+    lines: list[Line],
+    at: datetime,
+    conn: BaseDBAsyncClient | None = None,
+    *,
+    config: ProgramConfig | None = None,
+    categories: dict[str, str | None] | None = None,
+) -> EarningContext:
+    """The rules in force at ``at`` for this member (or an anonymous cart).
+
+    ``categories`` (category by sku of the lines) saves a query when the caller has them.
+    """
+    conn = conn or db.connection()
+    config = config or await program_config(conn)
+    campaigns = [c for c in config.campaigns if c.starts_at <= at < c.ends_at]
+    if not config.rules and not campaigns and not config.caps and member_id is None:
+        return BASE
+    if categories is None:
+        skus = sorted({line.sku for line in lines})
+        categories = dict(
+            await Product.filter(sku__in=skus).using_db(conn).values_list("sku", "category")
+        )
+    tier = None
+    if member_id is not None and config.tiers:
+        rows = await db.fetch(
+            conn, "SELECT tier_id FROM member_tiers WHERE member_id = $1", member_id
+        )
+        tier = config.tier(rows[0]["tier_id"]) if rows else None
+    plan_name, plan_multiplier = None, Decimal(1)
+    if member_id is not None and config.has_plans:
+        rows = await db.fetch(
+            conn,
+            "SELECT p.name, p.multiplier, p.active FROM subscriptions s "
+            "JOIN plans p ON p.id = s.plan_id "
+            "WHERE s.member_id = $1 AND s.starts_at <= $2 AND s.ends_at > $2 "
+            "ORDER BY s.id DESC LIMIT 1",
+            member_id,
+            at,
+        )
+        if rows and rows[0]["active"]:
+            plan_name, plan_multiplier = rows[0]["name"], Decimal(str(rows[0]["multiplier"]))
+    tier_name = tier.name if tier else None
+    cap_left = None
+    for period, max_points in config.caps:
+        left = max_points
+        if period != Period.ORDER and member_id is not None:
+            start = period_start(period, at)
+            query = (
+                "SELECT COALESCE(SUM(points_awarded), 0) AS total FROM orders WHERE member_id = $1"
+            )
+            args: list[Any] = [member_id]
+            if start is not None:
+                query += " AND placed_at >= $2"
+                args.append(start)
+            rows = await db.fetch(conn, query, *args)
+            left -= int(rows[0]["total"])
+        cap_left = left if cap_left is None else min(cap_left, left)
+    return EarningContext(
+        rules=config.rules,
+        campaigns=tuple(c.bonus for c in campaigns if not c.tiers or tier_name in c.tiers),
         tier_name=tier_name,
         tier_multiplier=Decimal(tier.multiplier) if tier else Decimal(1),
-        plan_name=plan.name if plan else None,
-        plan_multiplier=Decimal(plan.multiplier) if plan else Decimal(1),
+        plan_name=plan_name,
+        plan_multiplier=plan_multiplier,
         categories=categories,
         cap_left=None if cap_left is None else max(0, cap_left),
     )

@@ -9,6 +9,7 @@ never end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -84,9 +85,17 @@ def _best(tiers: list[Tier], value: int) -> Tier | None:
     return reached[-1] if reached else None
 
 
-async def upgrade(conn: BaseDBAsyncClient, member_id: int, at: datetime) -> Tier | None:
-    """Move the member up at once if the current window now qualifies for a higher tier."""
-    tiers = await _tiers(conn)
+async def upgrade(
+    conn: BaseDBAsyncClient,
+    member_id: int,
+    at: datetime,
+    active: Sequence[Tier] | None = None,
+) -> Tier | None:
+    """Move the member up at once if the current window now qualifies for a higher tier.
+
+    ``active`` are the active tiers by threshold when the caller has them at hand.
+    """
+    tiers = list(active) if active is not None else await _tiers(conn)
     if not tiers:
         return None
     basis, window = tiers[0].basis, tiers[0].window

@@ -156,3 +156,17 @@ class Subscription(Model):
 
     class Meta:
         table = "subscriptions"
+
+
+class ProgramVersion(Model):
+    """One row whose token changes with every change of the programme configuration.
+
+    Processes keep a copy of the rules, campaigns, caps and tiers and reuse it while the token
+    is the one they loaded it under.
+    """
+
+    id = fields.IntField(primary_key=True)
+    token = fields.BigIntField()
+
+    class Meta:
+        table = "program_versions"

@@ -190,7 +190,9 @@ async def test_members_filtered_by_tier_and_points(database):
     from loyalty import rules
     from models import TierBasis, TierWindow
 
-    await rules.save_tier(name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME)
+    await rules.save_tier(
+        name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+    )
     for i, amount in enumerate(["150.00", "50.00", "120.00"]):
         await enroll(f"c-{i}")
         await order(database, f"o-{i}", f"c-{i}", amount=amount)

@@ -70,3 +70,38 @@ async def test_me_history_query_count_does_not_grow_with_entries(database):
     assert (one_edges, thirty_edges) == (1, 10)
     assert one, "no SQL statement was logged: the counter is not seeing the queries"
     assert len(thirty) == len(one), f"1 entry: {one}\n30 entries: {thirty}"
+
+
+RECORD_ORDER = """mutation($input: RecordOrderInput!) {
+  recordOrder(input: $input) { pointsAwarded replayed userErrors { code } } }"""
+
+
+async def order_queries(settings: Settings, external_id: str, lines: int) -> list[str]:
+    """The statements one recordOrder with this many (known) lines runs."""
+    variables = {
+        "input": {
+            "externalId": external_id,
+            "memberExternalId": "buyer",
+            "lines": [
+                {"sku": f"SKU-{i}", "quantity": 1, "unitPrice": "2.50"} for i in range(lines)
+            ],
+        }
+    }
+    with logged_queries() as queries:
+        data = await gql(settings, RECORD_ORDER, variables, role=Role.STOREFRONT)
+    assert data["recordOrder"]["userErrors"] == []
+    return queries
+
+
+async def test_record_order_query_count_does_not_grow_with_lines(database):
+    await enroll("buyer")
+    await order_queries(database, "warm-up", 30)  # products created, configuration read
+
+    one = await order_queries(database, "one-line", 1)
+    thirty = await order_queries(database, "thirty-lines", 30)
+
+    assert one, "no SQL statement was logged: the counter is not seeing the queries"
+    assert len(thirty) == len(one), f"1 line: {one}\n30 lines: {thirty}"
+    # The programme's configuration comes from the process's copy, not from its tables.
+    config_tables = ("earning_rules", "campaigns", "earning_caps", '"tiers"', "plans")
+    assert not [q for q in thirty if any(t in q for t in config_tables)], thirty

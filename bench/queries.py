@@ -7,13 +7,21 @@ from typing import Any
 
 from bench.seed import Product
 
-# The read path an account page or app opens with. Offers and tier fields go here once they
-# exist (e.g. ``tier { name } offers(first: 5) { kind score reason }``); add the same fields
-# to bench/floor.py so the floor keeps answering the same JSON.
+# The read path an account page or app opens with: balance, tier, last transactions, and the
+# offers a storefront shows (product or reward, with what a tile needs). bench/floor.py answers
+# the same JSON; change both together.
 ME = """query Me {
   me {
     pointsBalance
+    tier { name }
     transactions(first: 10) { edges { node { kind points balanceAfter createdAt } } }
+    offers(first: 10) {
+      kind
+      score
+      reason
+      product { id sku name price }
+      reward { id name kind pointsCost }
+    }
   }
 }"""
 

@@ -1,6 +1,8 @@
-"""1. The read path: ``me { pointsBalance transactions(first: 10) }`` against the floor."""
+"""1. The read path: ``me { pointsBalance tier transactions offers }`` against the floor."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 
@@ -12,6 +14,7 @@ from bench.report import Table, verdict
 from bench.servers import APP, FLOOR, serve
 
 TARGET_P50_RATIO = 1.5
+CHECKED_MEMBERS = 20  # answers compared before timing
 
 
 def me_call(pool: http.Pool, headers: list[dict[str, str]]) -> Call:
@@ -25,16 +28,31 @@ def me_call(pool: http.Pool, headers: list[dict[str, str]]) -> Call:
     return call
 
 
-async def same_answer(ours: str, floor: str, headers: dict[str, str]) -> bool:
-    """Whether both servers answer the same JSON for one member."""
+async def check_same_answers(ours: str, floor: str, headers: list[dict[str, str]]) -> None:
+    """Both servers answer the same JSON for each member, and every field has something in it.
+
+    Raises RuntimeError naming what differs or what is empty.
+    """
     body = queries.body(queries.ME)
-    headers = {**headers, "Content-Type": "application/json"}
+    found: list[dict[str, Any]] = []
     async with httpx.AsyncClient(timeout=10) as client:
-        answers = [
-            (await client.post(f"{base}/graphql", content=body, headers=headers)).json()
-            for base in (ours, floor)
-        ]
-    return answers[0] == answers[1] and bool(answers[0]["data"]["me"]["transactions"]["edges"])
+        for token in headers:
+            sent = {**token, "Content-Type": "application/json"}
+            answers = [
+                (await client.post(f"{base}/graphql", content=body, headers=sent)).json()
+                for base in (ours, floor)
+            ]
+            if answers[0] != answers[1]:
+                raise RuntimeError(
+                    f"the floor does not answer the same JSON as the app:\n{answers[0]}\n"
+                    f"{answers[1]}"
+                )
+            found.append(answers[0]["data"]["me"])
+    kinds = {offer["kind"] for me in found for offer in me["offers"]}
+    if not all(me["transactions"]["edges"] for me in found) or kinds != {"PRODUCT", "REWARD"}:
+        raise RuntimeError(f"transactions or offers are missing from the seeded data: {found[0]}")
+    if not any(me["tier"] for me in found):
+        raise RuntimeError("no checked member holds a tier")
 
 
 async def run(bench: Bench) -> Table:
@@ -42,16 +60,15 @@ async def run(bench: Bench) -> Table:
     plan = bench.plan
     headers = bench.member_headers()
     table = Table(
-        f"Read path ({bench.backend}): me {{ pointsBalance transactions(first: 10) }}, "
-        f"1 uvicorn worker, {plan.concurrency} in flight",
+        f"Read path ({bench.backend}): me {{ pointsBalance tier transactions(first: 10) "
+        f"offers(first: 10) }}, 1 uvicorn worker, {plan.concurrency} in flight",
         COLUMNS,
     )
     with (
         serve(APP, bench.settings, bench.log("read-app")) as ours,
         serve(FLOOR, bench.settings, bench.log("read-floor")) as floor,
     ):
-        if not await same_answer(ours.base, floor.base, headers[0]):
-            raise RuntimeError("the floor does not answer the same JSON as the app")
+        await check_same_answers(ours.base, floor.base, headers[:CHECKED_MEMBERS])
         floor_pool = http.Pool(floor.base, plan.concurrency)
         ours_pool = http.Pool(ours.base, plan.concurrency)
         try:
@@ -72,13 +89,17 @@ async def run(bench: Bench) -> Table:
             await floor_pool.close()
             await ours_pool.close()
     ratios = add_comparison(table, comparison, "ours / floor")
+    rows = bench.seeded.rows
     table.notes.insert(0, verdict("p50 ratio ours/floor", ratios.p50, at_most=TARGET_P50_RATIO))
     table.notes += [
         "floor: bench/floor.py, a plain Starlette endpoint with the same token check, the same "
-        "tortoise reads and the same JSON (checked before timing), served the same way",
+        "reads through the same loyalty and recommend functions and the same JSON (checked for "
+        f"{CHECKED_MEMBERS} members before timing), served the same way",
         f"{plan.rounds} rounds of {plan.read_requests} requests per variant after "
         f"{plan.warmup} warm-up; {len(bench.seeded.member_ids)} members with "
-        f"{plan.entries_per_member} entries each, a different member's token per request",
+        f"{plan.entries_per_member} entries each, a different member's token per request; "
+        f"{rows['tiers']} tiers held by {rows['member_tiers']} members, {rows['rewards']} "
+        f"rewards, {rows['member_offers']:,} precomputed offers of an active model version",
         RATIO_NOTE,
     ]
     return table

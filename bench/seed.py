@@ -4,15 +4,24 @@ Each member gets ``entries`` ledger entries spread over the last eleven months: 
 earnings (an order of 1-8 lines), some action bonuses, and redemptions that consume lots oldest
 first. Balances, lot remainders and running ``balance_after`` add up exactly as ``loyalty.ledger``
 would have written them; ``loyalty check`` passes on the result (the bench runs it).
+
+Around the history, what a live programme has: three lifetime points tiers (thresholds at
+quantiles of the members' lifetime points, so most members hold one and some none, each since
+the entry that crossed it, as ``loyalty.tiers.upgrade`` would have recorded), a rewards catalogue
+of every kind, and an active model version with ``OFFERS_PER_MEMBER`` precomputed product offers
+per member plus the popularity fallback, the rows ``loyalty retrain`` publishes.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from tortoise.fields import DatetimeField
@@ -20,12 +29,34 @@ from tortoise.models import Model
 
 from loyalty.members import REFERRAL_ALPHABET
 from loyalty.settings import Settings
-from models import LedgerEntry, Lot, Member, Order, OrderLine
+from models import (
+    LedgerEntry,
+    Lot,
+    Member,
+    MemberOffer,
+    MemberTier,
+    ModelVersion,
+    Order,
+    OrderLine,
+    Reward,
+    RewardKind,
+    Tier,
+    TierBasis,
+    TierWindow,
+)
 from models import Product as ProductRow
+from recommend.base import Reason
+from recommend.publish import OFFERS_PER_MEMBER
 
 CATEGORIES = ("produce", "dairy", "bakery", "meat", "frozen", "drinks", "snacks", "household")
 LOT_LIFETIME = timedelta(days=365)
 REDEEM_COSTS = (500, 1000, 2000)
+# Tier names and the share of members below each threshold (of lifetime points).
+TIERS = (
+    ("Silver", 0.25, ["birthday bonus"]),
+    ("Gold", 0.7, ["free delivery"]),
+    ("Platinum", 0.95, ["free delivery", "early access"]),
+)
 
 COLUMNS = {
     "products": ("id", "sku", "name", "category", "price_cents", "active", "created_at"),
@@ -79,6 +110,32 @@ COLUMNS = {
         "created_at",
     ),
     "lots": ("id", "entry_id", "member_id", "points", "remaining", "expires_at", "created_at"),
+    "tiers": ("id", "name", "threshold", "basis", "window", "multiplier", "perks"),
+    "member_tiers": ("member_id", "tier_id", "since", "period_ends_at"),
+    "rewards": (
+        "id",
+        "name",
+        "kind",
+        "points_cost",
+        "value_cents",
+        "percent",
+        "sku",
+        "category",
+        "cause",
+        "min_tier_id",
+    ),
+    "model_versions": (
+        "id",
+        "version",
+        "path",
+        "active",
+        "metrics",
+        "params",
+        "data_from",
+        "data_to",
+        "members",
+    ),
+    "member_offers": ("id", "version_id", "member_id", "rank", "product_id", "score", "reason"),
 }
 
 
@@ -89,6 +146,11 @@ MODELS: dict[str, type[Model]] = {
     "order_lines": OrderLine,
     "ledger_entries": LedgerEntry,
     "lots": Lot,
+    "tiers": Tier,
+    "member_tiers": MemberTier,
+    "rewards": Reward,
+    "model_versions": ModelVersion,
+    "member_offers": MemberOffer,
 }
 
 
@@ -128,13 +190,27 @@ class Seeded:
 
 
 @dataclass
+class _Activity:
+    """What one member's history adds up to, for their tier and their offers."""
+
+    bought: Counter[int] = field(default_factory=Counter)  # order lines per product id
+    earned: list[tuple[datetime, int]] = field(default_factory=list)  # lifetime points so far
+
+
+@dataclass
 class _Rows:
     tables: dict[str, list[list[Any]]] = field(
         default_factory=lambda: {name: [] for name in COLUMNS}
     )
 
     def add(self, table: str, row: list[Any]) -> list[Any]:
+        """Append a row with the next id in front."""
         row = [len(self.tables[table]) + 1, *row]
+        self.tables[table].append(row)
+        return row
+
+    def put(self, table: str, row: list[Any]) -> list[Any]:
+        """Append a row whose key is given (``member_tiers`` is keyed by member)."""
         self.tables[table].append(row)
         return row
 
@@ -162,7 +238,7 @@ def generate(members: int, entries: int, products: int, seed: int = 7) -> tuple[
             [f"SKU-{p:05d}", f"Product {p}", CATEGORIES[p % len(CATEGORIES)], price, True, now],
         )
         catalogue.append(Product(p, f"SKU-{p:05d}", price))
-    ids, external_ids = [], []
+    ids, external_ids, activities = [], [], []
     for m in range(1, members + 1):
         external_id = f"bench-member-{m:06d}"
         times = sorted(
@@ -184,9 +260,17 @@ def generate(members: int, entries: int, products: int, seed: int = 7) -> tuple[
                 times[0] - timedelta(days=1),
             ],
         )
-        _history(rng, rows, member, times, catalogue)
+        activities.append(_history(rng, rows, member, times, catalogue))
         ids.append(member[0])
         external_ids.append(external_id)
+    tiers = _tiers(rows, [m[7] for m in rows.tables["members"]])
+    for member_id, activity in zip(ids, activities, strict=True):
+        _member_tier(rows, member_id, activity, tiers)
+    popular: Counter[int] = Counter()
+    for activity in activities:
+        popular.update(activity.bought)
+    _rewards(rows, catalogue, tiers, popular)
+    _offers(rng, rows, dict(zip(ids, activities, strict=True)), popular, now)
     seeded = Seeded(ids, external_ids, catalogue, {t: len(r) for t, r in rows.tables.items()})
     return rows, seeded
 
@@ -197,9 +281,10 @@ def _history(
     member: list[Any],
     times: Sequence[datetime],
     catalogue: list[Product],
-) -> None:
+) -> _Activity:
     """Entries for one member; fills in the member's balance and totals."""
     member_id = member[0]
+    activity = _Activity()
     balance = lifetime_points = spend = 0
     last_order_at = None
     lots: list[list[Any]] = []  # lots rows; index 4 is remaining
@@ -237,6 +322,7 @@ def _history(
                 [external_id, member_id, at, "USD", 0, 0, 0, 0, 0, 0, 0, at],
             )
             for product in rng.sample(catalogue, rng.randint(1, 8)):
+                activity.bought[product.id] += 1
                 quantity = rng.randint(1, 3)
                 total = quantity * product.price_cents
                 subtotal += total
@@ -250,6 +336,7 @@ def _history(
             last_order_at = at
         balance += points
         lifetime_points += points
+        activity.earned.append((at, lifetime_points))
         expires_at = at + LOT_LIFETIME
         entry = rows.add(
             "ledger_entries",
@@ -260,6 +347,109 @@ def _history(
     member[7] = lifetime_points
     member[8] = spend
     member[10] = last_order_at
+    return activity
+
+
+def _tiers(rows: _Rows, lifetime_points: list[int]) -> list[list[Any]]:
+    """Lifetime points tiers at quantiles of the members' lifetime points (rows by threshold)."""
+    ranked = sorted(lifetime_points)
+    tiers: list[list[Any]] = []
+    for name, below, perks in TIERS:
+        threshold = ranked[int(below * (len(ranked) - 1))] // 100 * 100
+        if tiers:
+            threshold = max(threshold, tiers[-1][2] + 100)
+        row = [
+            name,
+            threshold,
+            TierBasis.POINTS.value,
+            TierWindow.LIFETIME.value,
+            Decimal(1),
+            json.dumps(perks),
+        ]
+        tiers.append(rows.add("tiers", row))
+    return tiers
+
+
+def _member_tier(rows: _Rows, member_id: int, activity: _Activity, tiers: list[list[Any]]) -> None:
+    """The highest tier reached, held since the earning that crossed it (lifetime: no end)."""
+    total = activity.earned[-1][1] if activity.earned else 0
+    held = [tier for tier in tiers if tier[2] <= total]
+    if held:
+        tier_id, _, threshold = held[-1][:3]
+        since = next(at for at, points in activity.earned if points >= threshold)
+        rows.put("member_tiers", [member_id, tier_id, since, None])
+
+
+def _rewards(
+    rows: _Rows, catalogue: list[Product], tiers: list[list[Any]], popular: Counter[int]
+) -> None:
+    """A catalogue with every kind; the free product is a popular one, so it gets offered."""
+    free = next(p for p in catalogue if p.id == popular.most_common(1)[0][0])
+    gold = tiers[1][0]
+    kind = RewardKind
+    for name, reward_kind, cost, value, percent, sku, category, cause, min_tier in (
+        ("$5 off", kind.FIXED_DISCOUNT, 500, 500, None, None, None, None, None),
+        ("Free delivery", kind.FREE_SHIPPING, 300, None, None, None, None, None, None),
+        ("10% off bakery", kind.PERCENT_DISCOUNT, 1000, None, 10, None, "bakery", None, None),
+        ("15% off drinks", kind.PERCENT_DISCOUNT, 1500, None, 15, None, "drinks", None, None),
+        (f"Free {free.sku}", kind.FREE_PRODUCT, 800, None, None, free.sku, None, None, None),
+        ("$20 gift card", kind.GIFT_CARD, 2000, 2000, None, None, None, None, None),
+        ("Food bank donation", kind.DONATION, 250, 250, None, None, None, "Food bank", None),
+        ("$15 off for Gold", kind.FIXED_DISCOUNT, 1200, 1500, None, None, None, None, gold),
+    ):
+        row = [name, reward_kind.value, cost, value, percent, sku, category, cause, min_tier]
+        rows.add("rewards", row)
+
+
+def _offers(
+    rng: random.Random,
+    rows: _Rows,
+    activities: dict[int, _Activity],
+    popular: Counter[int],
+    now: datetime,
+) -> None:
+    """An active model version and its offer rows, shaped as ``recommend.publish`` writes them.
+
+    Per member: products bought more than once (BOUGHT_OFTEN), then popular products new to the
+    member (SIMILAR_MEMBERS), scores falling with rank; the fallback list (no member) is the
+    most popular products (POPULAR), scored against the first.
+    """
+    ranked = [product_id for product_id, _ in popular.most_common()]
+    first_order = min(a.earned[0][0] for a in activities.values() if a.earned)
+    version = rows.add(
+        "model_versions",
+        [
+            f"bench-seed-{now:%Y%m%dT%H%M%S}",
+            "bench-seed",  # no model files: serving reads only the offer rows
+            True,
+            json.dumps({"source": "bench seed"}),
+            json.dumps({"kind": "bench-seed"}),
+            first_order,
+            now,
+            len(activities),
+        ],
+    )[0]
+    for member_id, activity in activities.items():
+        often = [p for p, lines in activity.bought.most_common(OFFERS_PER_MEMBER // 4) if lines > 1]
+        similar = [p for p in ranked[: 10 * OFFERS_PER_MEMBER] if p not in activity.bought]
+        picks = [(p, Reason.BOUGHT_OFTEN) for p in often]
+        picks += [(p, Reason.SIMILAR_MEMBERS) for p in rng.sample(similar, OFFERS_PER_MEMBER)]
+        score = 1.0
+        for rank, (product_id, reason) in enumerate(picks[:OFFERS_PER_MEMBER]):
+            score *= rng.uniform(0.85, 0.99)
+            row = [version, member_id, rank, product_id, round(score, 6), reason.value]
+            rows.add("member_offers", row)
+    top = popular[ranked[0]]
+    for rank, product_id in enumerate(ranked[:OFFERS_PER_MEMBER]):
+        row = [
+            version,
+            None,
+            rank,
+            product_id,
+            round(popular[product_id] / top, 6),
+            Reason.POPULAR.value,
+        ]
+        rows.add("member_offers", row)
 
 
 def _consume(lots: list[list[Any]], points: int) -> None:
@@ -283,7 +473,9 @@ async def load(settings: Settings, rows: _Rows) -> None:
 
 def _sqlite_value(value: Any) -> Any:
     # The text form tortoise writes, so the app reads the rows back unchanged.
-    return value.isoformat(" ") if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return value.isoformat(" ")
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def _load_sqlite(path: str, rows: _Rows) -> None:
@@ -317,6 +509,8 @@ async def _load_postgres(url: str, rows: _Rows) -> None:
                     records=[(*r, *extra.values()) for r in rows.tables[table]],
                     columns=[*given, *extra],
                 )
+                if given[0] != "id":
+                    continue  # keyed by another table's id (member_tiers)
                 await connection.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT MAX(id) FROM {table}))"

@@ -1,11 +1,18 @@
-"""The floor for the read path: one plain Starlette endpoint doing only what must be done.
+"""The floors: plain Starlette endpoints doing only what must be done, served like the app.
 
-Same bearer-token check (``api.auth.authenticate``), same database reads through the same
-functions the resolvers call (``loyalty.members.get``, ``loyalty.history.entries``,
-``loyalty.rules.member_tier``, ``recommend.serving.reward_offers`` and ``product_offers``), same
-JSON as the GraphQL answer to ``bench.queries.ME``, opened the same way (``loyalty.db.init`` in
-the lifespan) and served by the same uvicorn. What the real app spends above this is the GraphQL
-and middleware stack. Serve with ``python -m uvicorn bench.floor:app_from_env --factory``.
+``POST /graphql`` is the read floor. Same bearer-token check (``api.auth.authenticate``), same
+database reads through the same functions the resolvers call (``loyalty.members.get``,
+``loyalty.history.entries``, ``loyalty.rules.member_tier``, ``recommend.serving.reward_offers``
+and ``product_offers``), same JSON as the GraphQL answer to ``bench.queries.ME``. What the real
+app spends above this is the GraphQL and middleware stack.
+
+``POST /orders`` is the write floor over HTTP: the same token check for a staff key, the JSON
+body parsed, and the rows ``recordOrder`` writes inserted with the raw driver in one transaction
+(``bench.raw_writes``). What the app spends above this is everything but HTTP, JSON and the
+database.
+
+Both open the database in the lifespan (``loyalty.db.init`` and a raw writer) and are served by
+the same uvicorn: ``python -m uvicorn bench.floor:app_from_env --factory``.
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import Unauthenticated, authenticate
-from api.context import Role
+from api.context import STAFF, Role
 from api.relay import encode_id
+from bench.raw_writes import RawOrder, Writer, writer
 from loyalty import db, history, members, rules
 from loyalty.errors import LoyaltyError
 from loyalty.money import from_cents
@@ -115,6 +123,23 @@ async def me(request: Request) -> Response:
     return JSONResponse({"data": {"me": me}})
 
 
+async def record_order(request: Request) -> Response:
+    """One order's rows written with the raw driver, for a staff key."""
+    settings: Settings = request.app.state.settings
+    try:
+        role, _ = authenticate(request.headers.get("authorization"), settings)
+    except Unauthenticated as exc:
+        return JSONResponse({"errors": [{"message": str(exc)}]}, status_code=401)
+    if role not in STAFF:
+        return JSONResponse({"errors": [{"message": "not authorised"}]}, status_code=403)
+    try:
+        order = RawOrder.from_json(await request.json())
+    except (KeyError, TypeError, ValueError) as exc:
+        return JSONResponse({"errors": [{"message": f"malformed order: {exc}"}]}, status_code=400)
+    raw: Writer = request.app.state.writer
+    return JSONResponse({"pointsAwarded": await raw.write(order)})
+
+
 async def readyz(_: Request) -> Response:
     await db.fetch(db.connection(), "SELECT 1 AS ok")
     return JSONResponse({"status": "ready"})
@@ -125,15 +150,21 @@ def create_app(settings: Settings) -> Starlette:
     settings.require_secrets()
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.init(settings, apply_migrations=False)
         try:
-            yield
+            async with writer(settings) as raw:
+                app.state.writer = raw
+                yield
         finally:
             await db.close()
 
     app = Starlette(
-        routes=[Route("/graphql", me, methods=["POST"]), Route("/readyz", readyz)],
+        routes=[
+            Route("/graphql", me, methods=["POST"]),
+            Route("/orders", record_order, methods=["POST"]),
+            Route("/readyz", readyz),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -67,6 +67,11 @@ class Comparison:
     summaries: list[Summary]
     ratios: list[Ratios]  # to the first variant, one per variant
     busy: float  # how busy the machine's CPUs were during the rounds (0..1)
+    runs: list[list[Round]]  # per variant, its rounds
+
+    def ratios_between(self, variant: int, baseline: int) -> Ratios:
+        """Paired ratios of one variant to another (by position), as ``ratios`` has to the first."""
+        return _ratios(self.runs[variant], self.runs[baseline])
 
     def row(self, name: str) -> tuple[Summary, Ratios]:
         for summary, ratios in zip(self.summaries, self.ratios, strict=True):
@@ -115,7 +120,7 @@ async def compare(
             runs[i].append(Round(sample, used))
     summaries = [_summary(v.name, rs) for v, rs in zip(variants, runs, strict=True)]
     ratios = [_ratios(rs, runs[0]) for rs in runs]
-    return Comparison(summaries, ratios, busy.fraction())
+    return Comparison(summaries, ratios, busy.fraction(), runs)
 
 
 def _summary(name: str, rounds: list[Round]) -> Summary:
@@ -152,10 +157,15 @@ def add_comparison(table: Table, comparison: Comparison, label: str) -> Ratios:
     for s in comparison.summaries:
         table.add(s.name, s.p50, s.p99, s.rate, s.cpu_ms, s.errors)
     ratios = comparison.ratios[-1]
+    add_ratios(table, label, ratios)
+    return ratios
+
+
+def add_ratios(table: Table, label: str, ratios: Ratios) -> None:
+    """A row of ratios under ``label``."""
     table.add(
         label, times(ratios.p50), times(ratios.p99), times(ratios.rate), times(ratios.cpu_ms), ""
     )
-    return ratios
 
 
 RATIO_NOTE = (

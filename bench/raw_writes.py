@@ -4,12 +4,14 @@ One transaction per order: the order, its 10 lines (one ``executemany``), the me
 (balance, lifetime points and spend, last order), the ledger entry and its lot. No ORM, no
 GraphQL, no HTTP, no idempotency or product look-ups: what is left is what the database costs.
 PostgreSQL uses an asyncpg pool as large as the app's; SQLite uses one aiosqlite connection behind
-an asyncio lock with the app's pragmas, the way tortoise runs SQLite.
+an asyncio lock with the app's pragmas, the way tortoise runs SQLite. The bench calls a writer
+from its own process, and ``bench.floor`` serves one over HTTP (an order as ``RawOrder.body``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -87,9 +89,32 @@ class RawOrder:
     def subtotal_cents(self) -> int:
         return sum(p.price_cents * q for p, q in self.items)
 
+    def body(self) -> bytes:
+        """The order as a request body: what the writer needs, nothing to look up."""
+        lines = [
+            {"productId": p.id, "sku": p.sku, "unitPriceCents": p.price_cents, "quantity": q}
+            for p, q in self.items
+        ]
+        order = {"externalId": self.external_id, "memberId": self.member_id, "lines": lines}
+        return json.dumps(order).encode()
+
+    @classmethod
+    def from_json(cls, data: Any) -> RawOrder:
+        """The order of a parsed ``body()``; KeyError, TypeError or ValueError if malformed."""
+        items = [
+            (
+                Product(int(x["productId"]), str(x["sku"]), int(x["unitPriceCents"])),
+                int(x["quantity"]),
+            )
+            for x in data["lines"]
+        ]
+        return cls(str(data["externalId"]), int(data["memberId"]), items)
+
 
 class Writer(Protocol):
-    async def write(self, order: RawOrder) -> None: ...
+    async def write(self, order: RawOrder) -> int:
+        """Write the order's rows in one transaction; the points it awarded."""
+        ...
 
 
 @asynccontextmanager
@@ -166,7 +191,7 @@ class PostgresWriter:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=settings.db_pool_max)
         return cls(pool)
 
-    async def write(self, order: RawOrder) -> None:
+    async def write(self, order: RawOrder) -> int:
         rows = Rows.of(order, sqlite=False)
         member = order.member_id
         async with self.pool.acquire() as conn, conn.transaction():
@@ -180,6 +205,7 @@ class PostgresWriter:
                 *self.entry.args(*rows.entry(member, balance), rows.expires, rows.at),
             )
             await conn.execute(self.lot.sql, *self.lot.args(*rows.lot(entry_id, member)))
+        return rows.points
 
     async def close(self) -> None:
         await self.pool.close()
@@ -210,7 +236,7 @@ class SqliteWriter:
     async def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
         return next(iter(await self.conn.execute_fetchall(sql, args)))[0]
 
-    async def write(self, order: RawOrder) -> None:
+    async def write(self, order: RawOrder) -> int:
         rows = Rows.of(order, sqlite=True)
         member = order.member_id
         async with self.lock:
@@ -232,6 +258,7 @@ class SqliteWriter:
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
+        return rows.points
 
     async def close(self) -> None:
         await self.conn.close()

@@ -26,6 +26,7 @@ class Plan:
     scaling_write_requests: int
     warmup: int
     rounds: int
+    import_shares: tuple[float, ...]  # of the Complete Journey households, one import each
     concurrency: int = 16
     workers: tuple[int, ...] = (1, 2, 4)
 
@@ -41,6 +42,7 @@ FULL = Plan(
     scaling_write_requests=120,
     warmup=200,
     rounds=8,
+    import_shares=(0.1, 0.5, 1.0),
 )
 QUICK = Plan(
     members=1000,
@@ -53,6 +55,7 @@ QUICK = Plan(
     scaling_write_requests=20,
     warmup=20,
     rounds=2,
+    import_shares=(0.02, 0.05, 0.1),
 )
 
 

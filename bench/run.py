@@ -8,10 +8,11 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import machine, preview, read_path, scaling, seed, write_path
+from bench import bulk, machine, preview, read_path, scaling, seed, write_path
 from bench.database import POSTGRES_URL, postgres_reachable, postgres_version, scratch_database
 from bench.plan import FULL, QUICK, Bench, Plan
 from bench.report import Table
@@ -19,13 +20,22 @@ from loyalty import check, db
 from loyalty.settings import Settings
 
 RESULTS = Path(__file__).with_name("results.md")
-BENCHMARKS = (read_path.run, write_path.run, preview.run, scaling.run)
+# Each gives its table, or several.
+BENCHMARKS: tuple[Callable[[Bench], Awaitable[Table | list[Table]]], ...] = (
+    read_path.run,
+    write_path.run,
+    preview.run,
+    scaling.run,
+    bulk.run,
+)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
-    parser.add_argument("--quick", action="store_true", help="a short run (about a minute)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run (about a minute per backend)"
+    )
     parser.add_argument(
         "--output", type=Path, default=RESULTS, help=f"markdown results (default {RESULTS})"
     )
@@ -92,9 +102,11 @@ async def run_backend(backend: str, plan: Plan, logs: Path) -> list[Table]:
         bench = Bench(backend, settings, seeded, plan, logs)
         for benchmark in BENCHMARKS:
             began = time.monotonic()
-            table = await benchmark(bench)
-            print(f"\n{table.text()}\n  ({time.monotonic() - began:.0f} s)", flush=True)
-            tables.append(table)
+            result = await benchmark(bench)
+            made = result if isinstance(result, list) else [result]
+            texts = "\n\n".join(table.text() for table in made)
+            print(f"\n{texts}\n  ({time.monotonic() - began:.0f} s)", flush=True)
+            tables += made
         await _check_ledger(settings, "the ledger after the run")
         print("ledger invariants hold after the run (loyalty check)")
     return tables

@@ -2,9 +2,9 @@
 
 ``POST /graphql`` is the read floor. Same bearer-token check (``api.auth.authenticate``), same
 database reads through the same functions the resolvers call (``loyalty.members.get``,
-``loyalty.history.entries``, ``loyalty.rules.member_tier``, ``recommend.serving.reward_offers``
-and ``product_offers``), same JSON as the GraphQL answer to ``bench.queries.ME``. What the real
-app spends above this is the GraphQL and middleware stack.
+``loyalty.history.entries``, ``loyalty.rules.member_tier``, ``recommend.serving.offers``), same
+JSON as the GraphQL answer to ``bench.queries.ME``. What the real app spends above this is the
+GraphQL and middleware stack.
 
 ``POST /orders`` is the write floor over HTTP: the same token check for a staff key, the JSON
 body parsed, and the rows ``recordOrder`` writes inserted with the raw driver in one transaction
@@ -35,7 +35,7 @@ from loyalty import db, history, members, rules
 from loyalty.errors import LoyaltyError
 from loyalty.money import from_cents
 from loyalty.settings import Settings, from_env
-from models import LedgerEntry
+from models import LedgerEntry, Member
 from recommend import serving
 
 PAGE = 10  # transactions(first: 10)
@@ -87,10 +87,9 @@ def reward_offer(offer: serving.RewardOffer) -> dict[str, Any]:
     }
 
 
-async def offers(member_id: int, first: int) -> list[dict[str, Any]]:
-    """``Member.offers``: a quarter rewards, the rest products, as the resolver splits them."""
-    rewards = await serving.reward_offers(member_id, max(1, first // 4))
-    products = await serving.product_offers(member_id, first - len(rewards))
+async def offers(member: Member, first: int) -> list[dict[str, Any]]:
+    """``Member.offers``, through the function the resolver calls."""
+    rewards, products = await serving.offers(member, first)
     return [*map(reward_offer, rewards), *map(product_offer, products)]
 
 
@@ -112,7 +111,7 @@ async def me(request: Request) -> Response:
     (rows, _), state, member_offers = await asyncio.gather(
         history.entries(member.id, PAGE, None),
         rules.member_tier(member.id),
-        offers(member.id, OFFERS),
+        offers(member, OFFERS),
     )
     me = {
         "pointsBalance": member.balance,

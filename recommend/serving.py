@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from tortoise.functions import Count
 
-from models import Member, MemberOffer, ModelVersion, OrderLine, Product, Reward, RewardKind
+from loyalty import db, rules
+from models import Member, ModelVersion, OrderLine, Product, Reward, RewardKind, Tier
 
 
 @dataclass(frozen=True)
@@ -18,32 +19,65 @@ class ProductOffer:
     reason: str
 
 
+OFFER_COLUMNS = "p.id, p.sku, p.name, p.category, p.department, p.price_cents, p.active"
+# The member's own rows, then the popularity fallback, of the active version and active products.
+_OFFER_ROWS = f"""
+SELECT * FROM (
+  SELECT 0 AS fallback, mo.rank, mo.score, mo.reason, {OFFER_COLUMNS}
+  FROM member_offers mo
+  JOIN model_versions v ON v.id = mo.version_id AND v.active
+  JOIN products p ON p.id = mo.product_id AND p.active
+  WHERE mo.member_id = $1 ORDER BY mo.rank LIMIT $2) own
+UNION ALL
+SELECT * FROM (
+  SELECT 1 AS fallback, mo.rank, mo.score, mo.reason, {OFFER_COLUMNS}
+  FROM member_offers mo
+  JOIN model_versions v ON v.id = mo.version_id AND v.active
+  JOIN products p ON p.id = mo.product_id AND p.active
+  WHERE mo.member_id IS NULL ORDER BY mo.rank LIMIT $3) popular
+ORDER BY fallback, rank
+"""
+# Rewards are ranked against this many of the member's product offers.
+REWARD_CONTEXT = 20
+
+
 async def product_offers(member_id: int, n: int) -> list[ProductOffer]:
-    """The member's best ``n`` offers of active products, topped up with popular ones."""
-    version = await ModelVersion.filter(active=True).first()
-    if version is None:
+    """The member's best ``n`` offers of active products, topped up with popular ones.
+
+    One statement reads both parts; the list for a smaller ``n`` is a prefix of this one.
+    """
+    rows = await db.fetch(db.connection(), _OFFER_ROWS, member_id, n, 2 * n)
+    if not rows and not await ModelVersion.exists(active=True):
         return await _popular_now(n)
-    rows = await (
-        MemberOffer.filter(version_id=version.id, member_id=member_id, product__active=True)
-        .order_by("rank")
-        .limit(n)
-        .prefetch_related("product")
-    )
-    offers = [ProductOffer(r.product, r.score, r.reason) for r in rows]
-    if len(offers) < n:
-        seen = {o.product.id for o in offers}
-        fallback = await (
-            MemberOffer.filter(version_id=version.id, member_id=None, product__active=True)
-            .order_by("rank")
-            .limit(n + len(seen))
-            .prefetch_related("product")
+    offers: list[ProductOffer] = []
+    seen: set[int] = set()
+    for row in rows:
+        if len(offers) == n:
+            break
+        if row["id"] in seen:
+            continue
+        seen.add(row["id"])
+        product = Product(
+            id=row["id"],
+            sku=row["sku"],
+            name=row["name"],
+            category=row["category"],
+            department=row["department"],
+            price_cents=row["price_cents"],
+            active=bool(row["active"]),
         )
-        offers += [
-            ProductOffer(r.product, r.score, "POPULAR")
-            for r in fallback
-            if r.product_id not in seen
-        ][: n - len(offers)]
+        product._saved_in_db = True
+        reason = "POPULAR" if row["fallback"] else row["reason"]
+        offers.append(ProductOffer(product, row["score"], reason))
     return offers
+
+
+async def offers(member: Member, first: int) -> tuple[list[RewardOffer], list[ProductOffer]]:
+    """``Member.offers``: up to a quarter catalogue rewards, the rest products (one read of the
+    product offers serves both)."""
+    ranked = await product_offers(member.id, max(REWARD_CONTEXT, first))
+    rewards = await reward_offers(member, max(1, first // 4), offered=ranked)
+    return rewards, ranked[: first - len(rewards)]
 
 
 async def _popular_now(n: int) -> list[ProductOffer]:
@@ -78,17 +112,25 @@ GENERIC_AFFINITY = {
 }
 
 
-async def reward_offers(member_id: int, n: int, now: datetime | None = None) -> list[RewardOffer]:
-    """Catalogue rewards ranked by the member's affinity to what they give and by affordability.
+async def reward_offers(
+    member: Member,
+    n: int,
+    now: datetime | None = None,
+    *,
+    offered: list[ProductOffer] | None = None,
+) -> list[RewardOffer]:
+    """Catalogue rewards the member may redeem, ranked by affinity to what they give and by
+    affordability.
 
     Affinity: a free product the member buys (or is offered) scores by its rank; a reward
     restricted to a category scores by the member's share of lines in that category; other
     kinds have a fixed prior. A reward the balance covers keeps its affinity (AFFORDABLE_NOW);
-    one it does not is scaled by how much of it the balance covers.
+    one it does not is scaled by how much of it the balance covers. Rewards for a tier above
+    the member's are left out. ``offered`` are the member's product offers when the caller has
+    read them already.
     """
     now = now or datetime.now(UTC)
-    member = await Member.get_or_none(id=member_id)
-    if member is None or n <= 0:
+    if n <= 0:
         return []
     rewards = [
         r
@@ -97,20 +139,30 @@ async def reward_offers(member_id: int, n: int, now: datetime | None = None) -> 
         and (r.ends_at is None or r.ends_at > now)
         and (r.stock is None or r.stock > 0)
     ]
+    if any(r.min_tier_id is not None for r in rewards):
+        config = await rules.program_config()
+        held = (await rules.member_tier(member.id)).tier
+        rewards = [r for r in rewards if _tier_allows(config, held, r)]
     if not rewards:
         return []
-    bought = dict(
-        await OrderLine.filter(order__member_id=member_id)
-        .annotate(lines=Count("id"))
-        .group_by("product__category")
-        .values_list("product__category", "lines")
-    )
+    bought: dict[str | None, int] = {}
+    if any(r.category for r in rewards):
+        rows = await db.fetch(
+            db.connection(),
+            "SELECT p.category, COUNT(*) AS lines FROM order_lines ol "
+            "JOIN orders o ON o.id = ol.order_id JOIN products p ON p.id = ol.product_id "
+            "WHERE o.member_id = $1 GROUP BY p.category",
+            member.id,
+        )
+        bought = {row["category"]: int(row["lines"]) for row in rows}
     total = sum(bought.values()) or 1
-    offered = {o.product.sku: i for i, o in enumerate(await product_offers(member_id, 20))}
+    if offered is None:
+        offered = await product_offers(member.id, REWARD_CONTEXT)
+    rank = {o.product.sku: i for i, o in enumerate(offered[:REWARD_CONTEXT])}
     ranked = []
     for reward in rewards:
-        if reward.kind == RewardKind.FREE_PRODUCT and reward.sku in offered:
-            affinity, liked = 1.0 - offered[reward.sku] / 40, True
+        if reward.kind == RewardKind.FREE_PRODUCT and reward.sku in rank:
+            affinity, liked = 1.0 - rank[reward.sku] / 40, True
         elif reward.category:
             affinity = bought.get(reward.category, 0) / total
             liked = affinity > 0
@@ -122,3 +174,12 @@ async def reward_offers(member_id: int, n: int, now: datetime | None = None) -> 
         ranked.append(RewardOffer(reward, round(score, 6), reason))
     ranked.sort(key=lambda o: (-o.score, o.reward.points_cost, o.reward.id))
     return ranked[:n]
+
+
+def _tier_allows(config: rules.ProgramConfig, held: Tier | None, reward: Reward) -> bool:
+    """Whether a member holding ``held`` may redeem this reward, as redeemReward checks (a
+    reward whose minimum tier is no longer active is left out)."""
+    if reward.min_tier_id is None:
+        return True
+    required = config.tier(reward.min_tier_id)
+    return required is not None and held is not None and held.threshold >= required.threshold

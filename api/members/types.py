@@ -114,9 +114,7 @@ class MemberType:
         )
     )
     async def offers(self, first: int = 10) -> list[Offer]:
-        size = page_size(first)
-        rewards_part = await serving.reward_offers(self.row.id, max(1, size // 4))
-        products = await serving.product_offers(self.row.id, size - len(rewards_part))
+        rewards_part, products = await serving.offers(self.row, page_size(first))
         return [
             *(Offer.for_reward(r) for r in rewards_part),
             *(Offer.for_product(p) for p in products),

@@ -56,6 +56,61 @@ async def history_queries(settings: Settings, member_id: int) -> tuple[list[str]
     return queries, len(data["me"]["transactions"]["edges"])
 
 
+ACCOUNT_PAGE = """{ me { pointsBalance tier { name }
+    transactions(first: 10) { edges { node { kind points balanceAfter createdAt } } }
+    offers(first: 10) { kind score reason product { sku name price } reward { name } } } }"""
+
+
+async def test_account_page_query_count_does_not_grow_with_history_or_offers(database):
+    """The read path a storefront opens with: history, tier, products and rewards offered."""
+    from loyalty import rewards, rules
+    from models import MemberOffer, ModelVersion, Product, TierBasis, TierWindow
+
+    await rules.save_tier(
+        name="Silver", threshold=0, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+    )
+    short = await enroll("short")
+    await order(database, "short-0", member_external_id="short")
+    long = await enroll("long")
+    for i in range(30):
+        await order(database, f"long-{i}", member_external_id="long", amount=f"{i + 1}.00")
+    for name, extra in (("Perk", {"min_tier": "Silver"}), ("Basket", {"category": None})):
+        await rewards.create_reward(
+            rewards.RewardInput(name=name, kind="free_shipping", points_cost=10, **extra)
+        )
+    products = [
+        await Product.create(sku=f"P-{i}", name=f"Product {i}", category="general")
+        for i in range(25)
+    ]
+    version = await ModelVersion.create(version="v1", path="-", active=True)
+    await MemberOffer.bulk_create(
+        [
+            MemberOffer(
+                version_id=version.id,
+                member_id=member_id,
+                rank=rank,
+                product_id=p.id,
+                score=1.0 / (rank + 1),
+                reason="BOUGHT_OFTEN",
+            )
+            for member_id, count in ((short.id, 1), (long.id, 20), (None, 25))
+            for rank, p in enumerate(products[:count])
+        ]
+    )
+    await gql(database, ACCOUNT_PAGE, role=Role.MEMBER, member_id=short.id)  # caches warm
+
+    counts = []
+    for member in (short, long):
+        with logged_queries() as queries:
+            data = await gql(database, ACCOUNT_PAGE, role=Role.MEMBER, member_id=member.id)
+        me = data["me"]
+        assert me["tier"] == {"name": "Silver"} and len(me["offers"]) == 10, me
+        counts.append(queries)
+
+    assert counts[0], "no SQL statement was logged: the counter is not seeing the queries"
+    assert len(counts[1]) == len(counts[0]), f"short: {counts[0]}\nlong: {counts[1]}"
+
+
 async def test_me_history_query_count_does_not_grow_with_entries(database):
     short = await enroll("short")
     await order(database, "short-0", member_external_id="short")

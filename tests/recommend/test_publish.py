@@ -145,3 +145,30 @@ async def test_reward_offers_rank_by_affinity_and_affordability(database, tmp_pa
     assert all(o["product"] is None for o in reward_offers)
     assert len([o for o in offers if o["kind"] == "PRODUCT"]) == 9
     assert shipping.id and free_own.id
+
+
+async def test_rewards_for_a_higher_tier_are_not_offered(database, tmp_path):
+    from loyalty import rewards, rules
+    from models import TierBasis, TierWindow
+
+    ids = await seed(database)
+    await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+    for name, threshold in (("Silver", 0), ("Gold", 100_000)):
+        await rules.save_tier(
+            name=name, threshold=threshold, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+        )
+    for name, tier in (("For everyone", None), ("Silver perk", "Silver"), ("Gold perk", "Gold")):
+        await rewards.create_reward(
+            rewards.RewardInput(name=name, kind="free_shipping", points_cost=10, min_tier=tier)
+        )
+    # Tiers are placed by the next order: m-0 reaches Silver, not Gold.
+    await orders.record_order(
+        database, orders.OrderInput("tier-order", "m-0", lines(("OWN-0", 1, "1.00")))
+    )
+    query = "{ me { tier { name } offers(first: 12) { kind reward { name } } } }"
+
+    me = (await gql(database, query, role=Role.MEMBER, member_id=ids[0]))["me"]
+
+    offered = {o["reward"]["name"] for o in me["offers"] if o["kind"] == "REWARD"}
+    assert me["tier"] == {"name": "Silver"}
+    assert offered == {"For everyone", "Silver perk"}

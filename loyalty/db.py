@@ -40,6 +40,10 @@ def _connection_config(settings: Settings) -> dict[str, Any]:
         config["credentials"].setdefault("journal_mode", "WAL")
         config["credentials"].setdefault("busy_timeout", 10000)
         config["credentials"].setdefault("synchronous", "NORMAL")
+        # The one connection's page cache (64 MiB, negative means KiB): reads of a member's
+        # history stay in memory instead of going back to the file for every page.
+        config["credentials"].setdefault("cache_size", -65536)
+        config["credentials"].setdefault("temp_store", "MEMORY")
     else:
         config["credentials"].setdefault("minsize", 1)
         config["credentials"].setdefault("maxsize", settings.db_pool_max)

@@ -20,21 +20,21 @@ class ProductOffer:
 
 
 OFFER_COLUMNS = "p.id, p.sku, p.name, p.category, p.department, p.price_cents, p.active"
-# The member's own rows, then the popularity fallback, of the active version and active products.
+_ACTIVE = "SELECT id FROM model_versions WHERE active LIMIT 1"
+# The member's own rows, then the popularity fallback, of the active version and active products
+# (the version as a value, so both parts seek the (version, member, rank) index).
 _OFFER_ROWS = f"""
 SELECT * FROM (
   SELECT 0 AS fallback, mo.rank, mo.score, mo.reason, {OFFER_COLUMNS}
-  FROM member_offers mo
-  JOIN model_versions v ON v.id = mo.version_id AND v.active
-  JOIN products p ON p.id = mo.product_id AND p.active
-  WHERE mo.member_id = $1 ORDER BY mo.rank LIMIT $2) own
+  FROM member_offers mo JOIN products p ON p.id = mo.product_id AND p.active
+  WHERE mo.version_id = ({_ACTIVE}) AND mo.member_id = $1
+  ORDER BY mo.rank LIMIT $2) own
 UNION ALL
 SELECT * FROM (
   SELECT 1 AS fallback, mo.rank, mo.score, mo.reason, {OFFER_COLUMNS}
-  FROM member_offers mo
-  JOIN model_versions v ON v.id = mo.version_id AND v.active
-  JOIN products p ON p.id = mo.product_id AND p.active
-  WHERE mo.member_id IS NULL ORDER BY mo.rank LIMIT $3) popular
+  FROM member_offers mo JOIN products p ON p.id = mo.product_id AND p.active
+  WHERE mo.version_id = ({_ACTIVE}) AND mo.member_id IS NULL
+  ORDER BY mo.rank LIMIT $3) popular
 ORDER BY fallback, rank
 """
 # Rewards are ranked against this many of the member's product offers.

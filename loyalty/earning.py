@@ -116,6 +116,7 @@ class EarningContext:
 
     rules: tuple[Bonus, ...] = ()
     campaigns: tuple[Bonus, ...] = ()
+    tier_id: int | None = None
     tier_name: str | None = None
     tier_multiplier: Decimal = Decimal(1)
     plan_name: str | None = None

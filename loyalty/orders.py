@@ -181,7 +181,8 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
         if member["referred_by_id"] is not None:
             await referrals.on_order(conn, settings, member_id, member["referred_by_id"], order)
         if config.tiers:
-            await tiers.upgrade(conn, member_id, placed_at, config.tiers)
+            current = config.tier(context.tier_id)
+            await tiers.upgrade_from(conn, member_id, placed_at, config.tiers, current)
         return order, breakdown.points
 
     try:

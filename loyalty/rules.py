@@ -455,6 +455,7 @@ async def earning_context(
     return EarningContext(
         rules=config.rules,
         campaigns=tuple(c.bonus for c in campaigns if not c.tiers or tier_name in c.tiers),
+        tier_id=tier.id if tier else None,
         tier_name=tier_name,
         tier_multiplier=Decimal(tier.multiplier) if tier else Decimal(1),
         plan_name=plan_name,

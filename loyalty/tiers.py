@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.functions import Sum
 
+from loyalty import db
 from loyalty.rules import member_tier
-from models import EntryKind, LedgerEntry, MemberTier, Order, Tier, TierBasis, TierWindow
+from models import EntryKind, MemberTier, Tier, TierBasis, TierWindow
 
 YEAR = timedelta(days=365)
 
@@ -51,28 +51,26 @@ async def qualifying_value(
     end: datetime,
     conn: BaseDBAsyncClient | None = None,
 ) -> int:
-    """Spend in cents (net of refunds) or points earned, in ``[start, end)``."""
-    orders = Order.filter(member_id=member_id, placed_at__lt=end)
-    if start is not None:
-        orders = orders.filter(placed_at__gte=start)
-    if conn is not None:
-        orders = orders.using_db(conn)
+    """Spend in cents (net of refunds) or points earned (orders net of reversals, plus
+    actions), in ``[start, end)``; one statement."""
+    conn = conn or db.connection()
+    since = "" if start is None else " AND placed_at >= $3"
     if basis == TierBasis.SPEND:
-        rows = await orders.annotate(a=Sum("eligible_cents"), b=Sum("refunded_cents")).values(
-            "a", "b"
+        query = (
+            "SELECT COALESCE(SUM(eligible_cents - refunded_cents), 0) AS value FROM orders "
+            f"WHERE member_id = $1 AND placed_at < $2{since}"
         )
-        return int(rows[0]["a"] or 0) - int(rows[0]["b"] or 0) if rows else 0
-    rows = await orders.annotate(a=Sum("points_awarded"), b=Sum("points_reversed")).values("a", "b")
-    value = int(rows[0]["a"] or 0) - int(rows[0]["b"] or 0) if rows else 0
-    actions = LedgerEntry.filter(
-        member_id=member_id, kind=EntryKind.EARN_ACTION, created_at__lt=end
-    )
-    if start is not None:
-        actions = actions.filter(created_at__gte=start)
-    if conn is not None:
-        actions = actions.using_db(conn)
-    rows = await actions.annotate(a=Sum("points")).values("a")
-    return value + (int(rows[0]["a"] or 0) if rows else 0)
+    else:
+        query = (
+            "SELECT (SELECT COALESCE(SUM(points_awarded - points_reversed), 0) FROM orders "
+            f"WHERE member_id = $1 AND placed_at < $2{since}) + "
+            "(SELECT COALESCE(SUM(points), 0) FROM ledger_entries "
+            f"WHERE member_id = $1 AND kind = '{EntryKind.EARN_ACTION.value}' AND created_at < $2"
+            f"{since.replace('placed_at', 'created_at')}) AS value"
+        )
+    args: list[object] = [member_id, end] if start is None else [member_id, end, start]
+    rows = await db.fetch(conn, query, *args)
+    return int(rows[0]["value"])
 
 
 async def _tiers(conn: BaseDBAsyncClient | None = None) -> list[Tier]:
@@ -85,39 +83,44 @@ def _best(tiers: list[Tier], value: int) -> Tier | None:
     return reached[-1] if reached else None
 
 
-async def upgrade(
+async def upgrade(conn: BaseDBAsyncClient, member_id: int, at: datetime) -> Tier | None:
+    """Move the member up at once if the current window now qualifies for a higher tier."""
+    tiers = await _tiers(conn)
+    if not tiers:
+        return None
+    current = (await member_tier(member_id, conn)).tier
+    return await upgrade_from(conn, member_id, at, tiers, current)
+
+
+async def upgrade_from(
     conn: BaseDBAsyncClient,
     member_id: int,
     at: datetime,
-    active: Sequence[Tier] | None = None,
+    tiers: Sequence[Tier],
+    current: Tier | None,
 ) -> Tier | None:
-    """Move the member up at once if the current window now qualifies for a higher tier.
-
-    ``active`` are the active tiers by threshold when the caller has them at hand.
-    """
-    tiers = list(active) if active is not None else await _tiers(conn)
-    if not tiers:
-        return None
+    """``upgrade`` for a caller that has read the active tiers (by threshold) and the member's
+    current tier under the member's lock already."""
+    if not tiers or (current is not None and current.threshold >= tiers[-1].threshold):
+        return None  # no tiers, or the top one is held
     basis, window = tiers[0].basis, tiers[0].window
     value = await qualifying_value(
         member_id, basis, window_start(window, at), at + timedelta(seconds=1), conn
     )
-    best = _best(tiers, value)
-    current = (await member_tier(member_id, conn)).tier
+    best = _best(list(tiers), value)
     if best is None or (current is not None and best.threshold <= current.threshold):
         return None
-    row = await MemberTier.filter(member_id=member_id).using_db(conn).first()
-    if row is None:
-        await MemberTier.create(
-            member_id=member_id,
-            tier_id=best.id,
-            since=at,
-            period_ends_at=period_end(window, at),
-            using_db=conn,
-        )
-    else:
-        row.tier_id, row.since, row.period_ends_at = best.id, at, period_end(window, at)
-        await row.save(using_db=conn)
+    await db.execute(
+        conn,
+        "INSERT INTO member_tiers (member_id, tier_id, since, period_ends_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (member_id) DO UPDATE SET "
+        "tier_id = excluded.tier_id, since = excluded.since, "
+        "period_ends_at = excluded.period_ends_at",
+        member_id,
+        best.id,
+        at,
+        period_end(window, at),
+    )
     return best
 
 

@@ -287,11 +287,18 @@ class TierState:
 
 
 async def member_tier(member_id: int, conn: BaseDBAsyncClient | None = None) -> TierState:
-    query = MemberTier.filter(member_id=member_id).select_related("tier")
-    row = await (query.using_db(conn) if conn else query).first()
-    if row is None or row.tier is None or not row.tier.active:
-        return TierState(None, row.period_ends_at if row else None)
-    return TierState(row.tier, row.period_ends_at)
+    """The member's active tier (from the programme's configuration) and its period end."""
+    conn = conn or db.connection()
+    rows = await db.fetch(
+        conn, "SELECT tier_id, period_ends_at FROM member_tiers WHERE member_id = $1", member_id
+    )
+    if not rows:
+        return TierState(None, None)
+    ends_at = _PERIOD_END.to_python_value(rows[0]["period_ends_at"])
+    if rows[0]["tier_id"] is None:
+        return TierState(None, ends_at)
+    config = await program_config(conn)
+    return TierState(config.tier(rows[0]["tier_id"]), ends_at)
 
 
 @dataclass(frozen=True)
@@ -318,6 +325,7 @@ class ProgramConfig:
         return next((t for t in self.tiers if t.id == tier_id), None)
 
 
+_PERIOD_END = MemberTier._meta.fields_map["period_ends_at"]
 _configs: dict[tuple[int, int | None], ProgramConfig] = {}
 TOKEN_SQL = "SELECT token FROM program_versions WHERE id = 1"
 

@@ -1,5 +1,10 @@
 """Programme configuration (earning rules, campaigns, caps, action rules, tiers, plans) and the
-earning context an order is computed in. Bad configuration is refused with a clear error."""
+earning context an order is computed in. Bad configuration is refused with a clear error.
+
+Every process keeps a copy of the configuration orders need (``program_config``) and reads it
+again when the version token in ``program_versions`` changes; each save here writes a new one.
+A change made with SQL past these functions is seen after the next save.
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -202,21 +202,7 @@ async def _credit_order(
     if points > 0 and settings.pending_days > 0:
         await pending.hold(conn, settings, member_id, order, points)
     elif points > 0:
-        expires_at = (
-            order.placed_at + timedelta(days=settings.lot_expiry_days)
-            if settings.lot_expiry_days
-            else None
-        )
-        await ledger.credit(
-            conn,
-            member_id,
-            points,
-            kind=EntryKind.EARN_ORDER,
-            key=order_key(order.external_id),
-            source=f"order:{order.external_id}",
-            expires_at=expires_at,
-            fresh=True,
-        )
+        await pending.credit_order(conn, settings, member_id, order, points, fresh=True)
 
 
 async def _replay(order: Order, member_external_id: str) -> OrderResult:

@@ -80,18 +80,33 @@ async def _release(conn: BaseDBAsyncClient, settings: Settings, pending_id: int)
     )
     if points > 0:
         order = await Order.filter(id=rows[0]["order_id"]).using_db(conn).get()
-        expires_at = (
-            order.placed_at + timedelta(days=settings.lot_expiry_days)
-            if settings.lot_expiry_days
-            else None
-        )
-        await ledger.credit(
-            conn,
-            member_id,
-            points,
-            kind=EntryKind.EARN_ORDER,
-            key=f"order:{order.external_id}",
-            source=f"order:{order.external_id}",
-            expires_at=expires_at,
-        )
+        await credit_order(conn, settings, member_id, order, points)
     return points
+
+
+async def credit_order(
+    conn: BaseDBAsyncClient,
+    settings: Settings,
+    member_id: int,
+    order: Order,
+    points: int,
+    *,
+    fresh: bool = False,
+) -> ledger.Posted:
+    """Post an order's points to the ledger, in a lot that expires with the order's age
+    (``fresh``: the order was inserted by this transaction, see ``ledger.credit``)."""
+    expires_at = (
+        order.placed_at + timedelta(days=settings.lot_expiry_days)
+        if settings.lot_expiry_days
+        else None
+    )
+    return await ledger.credit(
+        conn,
+        member_id,
+        points,
+        kind=EntryKind.EARN_ORDER,
+        key=f"order:{order.external_id}",
+        source=f"order:{order.external_id}",
+        expires_at=expires_at,
+        fresh=fresh,
+    )

@@ -50,6 +50,15 @@ LEFT JOIN (SELECT member_id, SUM(points) AS held FROM pending_credits
 WHERE m.pending <> COALESCE(p.held, 0) OR m.pending < 0
 """
 
+# Invariant 6: the open shortfall is what refunds could not take back less what was settled.
+_SHORTFALL = """
+SELECT m.id, m.external_id, m.shortfall, COALESCE(e.owed, 0) AS owed
+FROM members m
+LEFT JOIN (SELECT member_id, SUM(shortfall) - SUM(settled) AS owed FROM ledger_entries
+           GROUP BY member_id) e ON e.member_id = m.id
+WHERE m.shortfall <> COALESCE(e.owed, 0) OR m.shortfall < 0
+"""
+
 _LOTS = """
 SELECT l.member_id, m.external_id, l.id, l.remaining, l.points
 FROM lots l JOIN members m ON m.id = l.member_id
@@ -112,6 +121,15 @@ async def violations() -> list[Violation]:
                 row["external_id"],
                 "pending == sum of pending credits",
                 f"pending {row['pending']}, credits {row['held']}",
+            )
+        )
+    for row in await db.fetch(conn, _SHORTFALL):
+        found.append(
+            Violation(
+                row["id"],
+                row["external_id"],
+                "6 open shortfall == shortfalls less settlements",
+                f"shortfall {row['shortfall']}, entries {row['owed']}",
             )
         )
     duplicates = await db.fetch(

@@ -8,6 +8,12 @@ Invariants (checked by the tests and by ``loyalty check``):
 4. One idempotency key, one effect: an entry's key is unique, so a retried order, webhook,
    action or request changes the ledger once, concurrently too.
 5. Entries are never updated or deleted; corrections are new entries (reversal, adjust).
+6. ``member.shortfall`` (points a refund could not take back) equals the shortfall its
+   entries recorded less what later returns ``settled``; points given back to a member pay
+   that debt first, so a refunded order's points cannot come back through a cancelled coupon.
+
+Every debit records which lots it consumed (``lot_uses``), so points given back (a cancelled
+coupon) return with the expiry dates of those lots, not a fresh one.
 
 Every posted entry also writes its outbox event (points earned, spent or expired) in the same
 transaction, so an event goes out exactly for the changes that were committed.
@@ -23,14 +29,14 @@ conditional update keeps the balance from going below zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db, outbox
 from loyalty.errors import InsufficientPoints, InvalidInput, NotFound
-from models import EntryKind, LedgerEntry, Lot
+from models import EntryKind, LedgerEntry, Lot, LotUse
 
 CREDIT_KINDS = frozenset(
     {
@@ -129,12 +135,14 @@ async def credit(
 async def _post(conn: BaseDBAsyncClient, **values: Any) -> LedgerEntry:
     """Insert an entry and its outbox event; the entry as the model it would load as."""
     values.setdefault("shortfall", 0)
+    values.setdefault("settled", 0)
     values.setdefault("expires_at", None)
     values["created_at"] = datetime.now(UTC)
     [entry_id] = await db.insert(conn, LedgerEntry, [values])
     entry = LedgerEntry(id=entry_id, **values)
     entry._saved_in_db = True
-    await outbox.ledger_event(conn, entry)
+    if entry.points:
+        await outbox.ledger_event(conn, entry)
     return entry
 
 
@@ -178,9 +186,15 @@ async def debit(
                 raise NotFound("member not found", field="memberId")
             raise InsufficientPoints("the balance does not cover this", field="points")
         balance_after = rows[0]["balance"]
-        await _consume_lots(conn, member_id, take, prefer_lot_entry_id)
     else:
         balance_after = await lock_member(conn, member_id)
+    if points > take:
+        await db.execute(
+            conn,
+            "UPDATE members SET shortfall = shortfall + $1 WHERE id = $2",
+            points - take,
+            member_id,
+        )
     entry = await _post(
         conn,
         member_id=member_id,
@@ -191,7 +205,123 @@ async def debit(
         idempotency_key=key,
         source=source,
     )
+    if take > 0:
+        await _consume_lots(conn, member_id, entry.id, take, prefer_lot_entry_id)
     return Posted(entry, created=True)
+
+
+@dataclass(frozen=True)
+class GivenBack:
+    """What :func:`give_back` did: points credited, open shortfall settled, points that came
+    back already past their expiry (credited and expired at once)."""
+
+    credited: int
+    settled: int
+    expired: int
+    replayed: bool
+
+
+async def give_back(
+    conn: BaseDBAsyncClient,
+    debit_key: str,
+    *,
+    key: str,
+    source: str,
+    now: datetime,
+    lot_expiry_days: int,
+) -> GivenBack:
+    """Return what the debit posted under ``debit_key`` took, lot by lot with each lot's own
+    expiry date.
+
+    The member's open shortfall is settled first, from the parts that have not expired
+    (oldest expiry first); parts whose expiry has passed are credited and expired at once.
+    A debit that predates lot tracking gives its points back with the latest date its lots
+    can have had: ``lot_expiry_days`` after the debit.
+    """
+    debit_entry = await existing(debit_key, conn)
+    if debit_entry is None or debit_entry.points >= 0:
+        raise NotFound("no debit to give back", field="key")
+    if await existing(f"{key}:0", conn) is not None:
+        return GivenBack(0, 0, 0, replayed=True)
+    member_id = debit_entry.member_id
+    await lock_member(conn, member_id)
+    owed = await _shortfall(conn, member_id)
+    parts = await _used_parts(conn, debit_entry.id)
+    if not parts:
+        latest = debit_entry.created_at + timedelta(days=lot_expiry_days)
+        parts = [(latest if lot_expiry_days else None, -debit_entry.points)]
+    live = [p for p in parts if p[0] is None or p[0] > now]
+    dead = [p for p in parts if p[0] is not None and p[0] <= now]
+    settled, credits = 0, []
+    for expires_at, points in live:
+        pay = min(points, owed - settled)
+        settled += pay
+        if points > pay:
+            credits.append((expires_at, points - pay))
+    credits.extend(dead)
+    posts = 0
+    if settled:
+        rows = await db.fetch(
+            conn,
+            "UPDATE members SET shortfall = shortfall - $1 WHERE id = $2 AND shortfall >= $1 "
+            "RETURNING balance",
+            settled,
+            member_id,
+        )
+        if not rows:
+            raise AssertionError(f"member {member_id}: shortfall changed under the member lock")
+        await _post(
+            conn,
+            member_id=member_id,
+            kind=EntryKind.REVERSAL,
+            points=0,
+            balance_after=rows[0]["balance"],
+            settled=settled,
+            idempotency_key=f"{key}:{posts}",
+            source=source,
+        )
+        posts += 1
+    expired = 0
+    for expires_at, points in credits:
+        posted = await credit(
+            conn,
+            member_id,
+            points,
+            kind=EntryKind.REVERSAL,
+            key=f"{key}:{posts}",
+            source=source,
+            expires_at=expires_at,
+            lifetime=False,
+            fresh=True,
+        )
+        posts += 1
+        if expires_at is not None and expires_at <= now:
+            lot_id = await db.fetch(
+                conn, "SELECT id FROM lots WHERE entry_id = $1", posted.entry.id
+            )
+            await expire_lot(conn, int(lot_id[0]["id"]), source=source)
+            expired += points
+    credited = sum(points for _, points in credits)
+    return GivenBack(credited, settled, expired, replayed=False)
+
+
+async def _shortfall(conn: BaseDBAsyncClient, member_id: int) -> int:
+    rows = await db.fetch(conn, "SELECT shortfall FROM members WHERE id = $1", member_id)
+    return int(rows[0]["shortfall"])
+
+
+async def _used_parts(conn: BaseDBAsyncClient, entry_id: int) -> list[tuple[datetime | None, int]]:
+    """The points a debit took, summed per expiry date of the lots they came from, oldest
+    expiry first (lots that never expire last)."""
+    rows = await (
+        LotUse.filter(entry_id=entry_id).using_db(conn).values_list("lot__expires_at", "points")
+    )
+    parts: dict[datetime | None, int] = {}
+    for expires_at, points in rows:
+        parts[expires_at] = parts.get(expires_at, 0) + points
+    return sorted(
+        parts.items(), key=lambda p: (p[0] is None, p[0] or datetime.min.replace(tzinfo=UTC))
+    )
 
 
 async def expire_lot(
@@ -254,9 +384,14 @@ async def lock_member(conn: BaseDBAsyncClient, member_id: int) -> int:
 
 
 async def _consume_lots(
-    conn: BaseDBAsyncClient, member_id: int, points: int, prefer_entry_id: int | None
+    conn: BaseDBAsyncClient,
+    member_id: int,
+    entry_id: int,
+    points: int,
+    prefer_entry_id: int | None,
 ) -> None:
-    """Lower lot remainders by ``points``: a preferred lot first, then oldest expiry first."""
+    """Lower lot remainders by ``points`` for the debit ``entry_id``: a preferred lot first,
+    then oldest expiry first; each lot's share is recorded as a lot use."""
     lots = await (
         Lot.filter(member_id=member_id, remaining__gt=0)
         .using_db(conn)
@@ -264,6 +399,7 @@ async def _consume_lots(
     )
     lots.sort(key=lambda lot: (lot[1] != prefer_entry_id, lot[3] is None, lot[3] or 0, lot[0]))
     left = points
+    uses = []
     for lot_id, _entry_id, remaining, _expires in lots:
         if left == 0:
             break
@@ -276,6 +412,8 @@ async def _consume_lots(
         )
         if changed != 1:
             raise AssertionError(f"lot {lot_id} changed under the member lock")
+        uses.append({"entry_id": entry_id, "lot_id": lot_id, "points": take})
         left -= take
     if left:
         raise AssertionError(f"member {member_id}: lots short by {left} points")
+    await db.insert(conn, LotUse, uses, returning="")

@@ -468,12 +468,16 @@ async def use(
     raise InvalidInput(problem[1], field="code", code=problem[0])
 
 
-async def cancel(code: str, member_id: int | None, settings: Settings) -> Coupon:
-    """Cancel an unused coupon and give its points back (a member may cancel only its own)."""
+async def cancel(
+    code: str, member_id: int | None, settings: Settings, now: datetime | None = None
+) -> Coupon:
+    """Cancel an unused coupon and give its points back as they were spent (a member may
+    cancel only its own): an open refund shortfall is settled first, and the points keep the
+    expiry dates of the lots the redemption consumed."""
     coupon = await _coupon(code)
     if coupon is None or (member_id is not None and coupon.member_id != member_id):
         raise NotFound("no such coupon code", field="code", code=ErrorCode.COUPON_NOT_FOUND)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
 
     async def write(conn: BaseDBAsyncClient) -> Coupon:
         changed = (
@@ -485,18 +489,13 @@ async def cancel(code: str, member_id: int | None, settings: Settings) -> Coupon
             await coupon.refresh_from_db(using_db=conn)
             problem = _status_problem(coupon, now) or (ErrorCode.COUPON_USED, "not cancellable")
             raise InvalidInput(problem[1], field="code", code=problem[0])
-        expires = (
-            now + timedelta(days=settings.lot_expiry_days) if settings.lot_expiry_days else None
-        )
-        await ledger.credit(
+        await ledger.give_back(
             conn,
-            coupon.member_id,
-            coupon.points,
-            kind=EntryKind.REVERSAL,
+            coupon.redeem_key,
             key=f"coupon-cancel:{coupon.id}",
             source=f"coupon:{coupon.code}",
-            expires_at=expires,
-            lifetime=False,
+            now=now,
+            lot_expiry_days=settings.lot_expiry_days,
         )
         await db.execute(
             conn,

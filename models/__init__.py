@@ -2,7 +2,7 @@
 
 from models.catalog import Product
 from models.events import DeliveryStatus, EventDelivery, MarketingPreference, OutboxEvent
-from models.ledger import EntryKind, LedgerEntry, Lot, PendingCredit, PendingStatus
+from models.ledger import EntryKind, LedgerEntry, Lot, LotUse, PendingCredit, PendingStatus
 from models.members import Member
 from models.offers import MemberOffer, ModelVersion
 from models.orders import Order, OrderLine, Refund
@@ -37,6 +37,7 @@ __all__ = [
     "EventDelivery",
     "LedgerEntry",
     "Lot",
+    "LotUse",
     "MarketingPreference",
     "Member",
     "MemberOffer",

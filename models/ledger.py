@@ -35,6 +35,8 @@ class LedgerEntry(Model):
     points = fields.IntField()
     balance_after = fields.IntField()
     shortfall = fields.IntField(default=0)
+    # Open shortfall of the member this credit paid off instead of adding to the balance.
+    settled = fields.IntField(default=0, db_default=0)
     idempotency_key = fields.CharField(max_length=255, unique=True)
     source = fields.CharField(max_length=255, null=True)
     expires_at = fields.DatetimeField(null=True)
@@ -65,6 +67,24 @@ class Lot(Model):
     class Meta:
         table = "lots"
         indexes = (("member_id", "remaining"),)
+
+
+class LotUse(Model):
+    """How much of one lot a debit consumed, so returned points get the lot's expiry back."""
+
+    id = fields.BigIntField(primary_key=True)
+    entry: fields.ForeignKeyRelation[LedgerEntry] = fields.ForeignKeyField(
+        "models.LedgerEntry", related_name="lot_uses", on_delete=fields.RESTRICT
+    )
+    entry_id: int
+    lot: fields.ForeignKeyRelation[Lot] = fields.ForeignKeyField(
+        "models.Lot", related_name="uses", on_delete=fields.RESTRICT
+    )
+    lot_id: int
+    points = fields.IntField()
+
+    class Meta:
+        table = "lot_uses"
 
 
 class PendingStatus(StrEnum):

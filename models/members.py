@@ -16,6 +16,9 @@ class Member(Model):
     balance = fields.IntField(default=0)
     pending = fields.IntField(default=0)
     lifetime_points = fields.IntField(default=0)
+    # Points a refund or clawback could not take back (the balance was already spent): they
+    # are settled before any points are returned to the member.
+    shortfall = fields.IntField(default=0, db_default=0)
     lifetime_spend_cents = fields.BigIntField(default=0)
     referral_code = fields.CharField(max_length=32, unique=True)
     referred_by: fields.ForeignKeyNullableRelation["Member"] = fields.ForeignKeyField(

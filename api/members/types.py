@@ -30,7 +30,12 @@ class PointsTransaction:
     kind: PointsKind  # type: ignore[valid-type]
     points: int
     balance_after: int
-    shortfall: int
+    shortfall: int = strawberry.field(
+        description="Points this debit could not take because the balance was already spent."
+    )
+    settled: int = strawberry.field(
+        description="Points given back that paid an open shortfall instead of the balance."
+    )
     created_at: datetime
     expires_at: datetime | None
     source: str | None
@@ -43,6 +48,7 @@ class PointsTransaction:
             points=row.points,
             balance_after=row.balance_after,
             shortfall=row.shortfall,
+            settled=row.settled,
             created_at=row.created_at,
             expires_at=row.expires_at,
             source=row.source,

@@ -1,6 +1,6 @@
 """Referrals: a new member enrols with a referral code; the referee gets a welcome bonus at
-once, the referrer when the referee's first qualifying order arrives (yearly cap), and a full
-refund of that order within the clawback window takes the referrer's reward back.
+once, the referrer when the referee's first qualifying order arrives (yearly cap), and refunds
+within the clawback window that bring that order below the minimum take the reward back.
 
 Abuse rules: one referrer per member, set at enrolment only; never to itself (same e-mail after
 normalisation: case, +alias, gmail dots); an e-mail that is already enrolled gets no referral.
@@ -68,7 +68,7 @@ async def on_order(
     """Reward the referrer for the referee's first qualifying order (once, within the cap)."""
     if referred_by_id is None or settings.referral_referrer_points <= 0:
         return
-    if order.eligible_cents < to_cents(settings.referral_min_order, field="minOrder"):
+    if not qualifies(settings, order.eligible_cents):
         return
     if await ledger.existing(reward_key(member_id), conn) is not None:
         return
@@ -96,11 +96,17 @@ async def on_order(
     )
 
 
+def qualifies(settings: Settings, eligible_cents: int) -> bool:
+    """Whether an order's eligible amount (net of refunds) reaches the referral minimum."""
+    return eligible_cents >= to_cents(settings.referral_min_order, field="minOrder")
+
+
 async def on_refund(
     conn: BaseDBAsyncClient, settings: Settings, order: Order, now: datetime
 ) -> None:
-    """A full refund of the qualifying order inside the clawback window takes the reward back."""
-    if order.refunded_cents < order.eligible_cents:
+    """Refunds inside the clawback window that bring the qualifying order below the minimum
+    take the referrer's reward back (a full refund, or a near-full one alike)."""
+    if qualifies(settings, order.eligible_cents - order.refunded_cents):
         return
     reward = await ledger.existing(reward_key(order.member_id), conn)
     if reward is None or not (reward.source or "").endswith(f":order:{order.external_id}"):

@@ -10,7 +10,7 @@ from api.context import Role
 from loyalty import check, members, orders
 from loyalty.errors import ErrorCode, LoyaltyError
 from models import LedgerEntry, Member
-from tests.support import gql, order
+from tests.support import gql, lines, order
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -117,3 +117,47 @@ async def test_enroll_with_a_bad_code_is_a_user_error(database):
         "member": None,
         "userErrors": [{"field": ["referralCode"], "code": "REFERRAL_CODE_UNKNOWN"}],
     }
+
+
+async def test_referral_reward_is_clawed_back_when_a_partial_refund_drops_below_minimum(database):
+    # given: bob's first order of 19.00 + 1.00 reaches the 20.00 minimum; ann earns 200
+    ann = await join(database, "ann", "ann@example.com")
+    await join(database, "bob", "bob@example.com", ann.referral_code)
+    await orders.record_order(
+        database,
+        orders.OrderInput(
+            external_id="first",
+            member_external_id="bob",
+            lines=lines(("SHIRT", 1, "19.00"), ("SOCKS", 1, "1.00")),
+        ),
+    )
+    assert (await Member.get(id=ann.id)).balance == 200
+
+    # when: the 19.00 line is returned within the clawback window
+    await orders.refund_order(
+        database,
+        orders.RefundInput(
+            order_external_id="first",
+            external_id="r-1",
+            lines=[orders.RefundLineInput("SHIRT", 1)],
+        ),
+    )
+
+    # then: the order no longer qualifies and the reward is taken back
+    assert (await Member.get(id=ann.id)).balance == 0
+    assert await check.violations() == []
+
+
+async def test_referral_reward_stays_when_the_order_still_qualifies_after_a_refund(database):
+    # given: a first order of 50.00
+    ann = await join(database, "ann", "ann@example.com")
+    await join(database, "bob", "bob@example.com", ann.referral_code)
+    await order(database, "first", "bob", amount="50.00")
+
+    # when: 30.00 of it is refunded (20.00 left, the minimum)
+    await orders.refund_order(
+        database, orders.RefundInput(order_external_id="first", external_id="r", amount="30.00")
+    )
+
+    # then
+    assert (await Member.get(id=ann.id)).balance == 200

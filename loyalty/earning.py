@@ -6,11 +6,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
 from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.limits import (
+    MAX_LINES,
+    MAX_ORDER_CENTS,
+    MAX_POINTS,
+    MAX_QUANTITY,
+    MAX_UNIT_PRICE_CENTS,
+)
 from loyalty.money import to_cents
 from loyalty.settings import Settings
-
-MAX_LINES = 500
-MAX_QUANTITY = 100_000
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,32 @@ def validate_lines(lines: list[LineInput]) -> list[Line]:
                 "category is longer than 128 characters", field=f"lines.{i}.category"
             )
         cents = to_cents(line.unit_price, field=f"lines.{i}.unitPrice")
+        if cents > MAX_UNIT_PRICE_CENTS:
+            raise InvalidInput(
+                f"unitPrice must be at most {MAX_UNIT_PRICE_CENTS // 100}",
+                field=f"lines.{i}.unitPrice",
+                code=ErrorCode.INVALID_AMOUNT,
+            )
         checked.append(Line(sku, line.quantity, cents, line.name, line.category))
+    if sum(line.total_cents for line in checked) > MAX_ORDER_CENTS:
+        raise InvalidInput(
+            f"the lines add up to more than {MAX_ORDER_CENTS // 100}",
+            field="lines",
+            code=ErrorCode.INVALID_AMOUNT,
+        )
     return checked
+
+
+def order_amount(value: Decimal | int | str, *, field: str) -> int:
+    """An order-level amount (discount, shipping) in cents, within the order bound."""
+    cents = to_cents(value, field=field)
+    if cents > MAX_ORDER_CENTS:
+        raise InvalidInput(
+            f"{field} must be at most {MAX_ORDER_CENTS // 100}",
+            field=field,
+            code=ErrorCode.INVALID_AMOUNT,
+        )
+    return cents
 
 
 @dataclass(frozen=True)
@@ -183,6 +211,12 @@ def compute(
     points = int(sum(exact, Decimal(0)).to_integral_value(rounding=ROUND_FLOOR)) + sum(extras)
     uncapped = points + fixed
     total = uncapped if context.cap_left is None else max(0, min(uncapped, context.cap_left))
+    if total > MAX_POINTS:
+        raise InvalidInput(
+            f"an order may earn at most {MAX_POINTS} points, this one {total}",
+            field="lines",
+            code=ErrorCode.POINTS_LIMIT,
+        )
     weights = [int(e * 1000) + x * 1000 for e, x in zip(exact, extras, strict=True)]
     line_points = _share(total - min(fixed, total), weights)
     if fixed and total:

@@ -48,6 +48,8 @@ class ErrorCode(Enum):
     SELF_REFERRAL = "SELF_REFERRAL"
     TIER_REQUIRED = "TIER_REQUIRED"
     RATE_LIMITED = "RATE_LIMITED"
+    POINTS_LIMIT = "POINTS_LIMIT"
+    INVALID_DATE = "INVALID_DATE"
 
 
 class LoyaltyError(Exception):

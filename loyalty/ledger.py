@@ -35,7 +35,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db, outbox
-from loyalty.errors import InsufficientPoints, InvalidInput, NotFound
+from loyalty.errors import ErrorCode, InsufficientPoints, InvalidInput, NotFound
+from loyalty.limits import MAX_BALANCE, MAX_LIFETIME_POINTS, MAX_POINTS
 from models import EntryKind, LedgerEntry, Lot, LotUse
 
 CREDIT_KINDS = frozenset(
@@ -94,16 +95,22 @@ async def credit(
         found = await existing(key, conn)
         if found is not None:
             return Posted(found, created=False)
+    if points > MAX_POINTS:
+        raise _over_limit(f"one credit may add at most {MAX_POINTS} points")
     rows = await db.fetch(
         conn,
         "UPDATE members SET balance = balance + $1, lifetime_points = lifetime_points + $2 "
-        "WHERE id = $3 RETURNING balance",
+        "WHERE id = $3 AND balance + $1 <= $4 AND lifetime_points + $2 <= $5 RETURNING balance",
         points,
         points if lifetime else 0,
         member_id,
+        MAX_BALANCE,
+        MAX_LIFETIME_POINTS,
     )
     if not rows:
-        raise NotFound("member not found", field="memberId")
+        if not await _member_exists(conn, member_id):
+            raise NotFound("member not found", field="memberId")
+        raise _over_limit(f"a balance may hold at most {MAX_BALANCE} points")
     entry = await _post(
         conn,
         member_id=member_id,
@@ -361,6 +368,10 @@ async def expire_lot(
         source=source,
     )
     return Posted(entry, created=True)
+
+
+def _over_limit(message: str) -> InvalidInput:
+    return InvalidInput(message, field="points", code=ErrorCode.POINTS_LIMIT)
 
 
 async def _member_exists(conn: BaseDBAsyncClient, member_id: int) -> bool:

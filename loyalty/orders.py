@@ -18,6 +18,7 @@ from tortoise.expressions import F
 from loyalty import db, earning, ledger, pending, referrals, rules, tiers
 from loyalty.earning import LineInput, PointsBreakdown
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
+from loyalty.limits import EARLIEST_ORDER, MAX_POINTS, ORDER_CLOCK_SKEW
 from loyalty.members import by_external_id
 from loyalty.money import to_cents
 from loyalty.settings import Settings
@@ -78,7 +79,7 @@ async def preview(
 ) -> PointsBreakdown:
     """What an order with these lines would earn now (for this member); writes nothing."""
     checked = earning.validate_lines(lines)
-    discount_cents = to_cents(discount, field="discount")
+    discount_cents = earning.order_amount(discount, field="discount")
     earning.compute(checked, discount_cents, settings)  # input errors before any read
     member = await by_external_id(member_external_id) if member_external_id else None
     context = await rules.earning_context(
@@ -124,17 +125,15 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
         return await _replay(await Order.get(id=looked["order_id"]), data.member_external_id)
     _check_currency(settings, data.currency)
     lines = earning.validate_lines(data.lines)
-    discount = to_cents(data.discount, field="discount")
-    shipping = to_cents(data.shipping, field="shipping")
+    discount = earning.order_amount(data.discount, field="discount")
+    shipping = earning.order_amount(data.shipping, field="shipping")
     eligible = earning.compute(lines, discount, settings).eligible_cents  # input errors first
     member_id = looked["member_id"]
     if member_id is None:
         raise NotFound(
             "member not found", field="memberExternalId", code=ErrorCode.MEMBER_NOT_FOUND
         )
-    placed_at = data.placed_at or datetime.now(UTC)
-    if placed_at.tzinfo is None:
-        placed_at = placed_at.replace(tzinfo=UTC)
+    placed_at = _placed_at(data.placed_at)
     config = await rules.config_for(db.connection(), looked["token"])
     products = await ensure_products(lines)
     categories = {sku: category for sku, (_, category) in products.items()}
@@ -193,6 +192,22 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
             raise
         return await _replay(found, data.member_external_id)
     return OrderResult(order, points, replayed=False)
+
+
+def _placed_at(value: datetime | None) -> datetime:
+    """When the order was placed (now if not given), within a sane window."""
+    now = datetime.now(UTC)
+    if value is None:
+        return now
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not EARLIEST_ORDER <= value <= now + ORDER_CLOCK_SKEW:
+        raise InvalidInput(
+            f"placedAt must be between {EARLIEST_ORDER.date()} and a day from now",
+            field="placedAt",
+            code=ErrorCode.INVALID_DATE,
+        )
+    return value
 
 
 async def _credit_order(
@@ -371,7 +386,7 @@ async def adjust_points(
         raise InvalidInput("points must not be zero", field="points")
     if not reason or not reason.strip() or len(reason) > 200:
         raise InvalidInput("reason must be 1 to 200 characters", field="reason")
-    if abs(points) > 10_000_000:
+    if abs(points) > MAX_POINTS:
         raise InvalidInput("points are out of range", field="points")
     if key is not None and not 0 < len(key) <= 200:
         raise InvalidInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")

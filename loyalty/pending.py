@@ -14,6 +14,8 @@ from functools import partial
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db, ledger
+from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.limits import MAX_BALANCE
 from loyalty.settings import Settings
 from models import EntryKind, Order, PendingCredit, PendingStatus
 
@@ -29,9 +31,19 @@ async def hold(
         available_at=order.placed_at + timedelta(days=settings.pending_days),
         using_db=conn,
     )
-    await db.execute(
-        conn, "UPDATE members SET pending = pending + $1 WHERE id = $2", points, member_id
+    changed = await db.execute(
+        conn,
+        "UPDATE members SET pending = pending + $1 WHERE id = $2 AND pending + $1 <= $3",
+        points,
+        member_id,
+        MAX_BALANCE,
     )
+    if changed != 1:
+        raise InvalidInput(
+            f"pending points may reach at most {MAX_BALANCE}",
+            field="points",
+            code=ErrorCode.POINTS_LIMIT,
+        )
 
 
 async def take(conn: BaseDBAsyncClient, order: Order, points: int) -> bool:

@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 
 from loyalty import db, ledger, outbox
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError, NotFound
+from loyalty.limits import MAX_POINTS
 from loyalty.money import to_cents
 from loyalty.settings import Settings
 from models import (
@@ -113,8 +114,8 @@ def _apply(reward: Reward, data: RewardInput) -> None:
 def _check(reward: Reward) -> None:
     if not reward.name or len(reward.name) > 255:
         raise InvalidInput("name must be 1 to 255 characters", field="name")
-    if reward.points_cost is None or not 0 < reward.points_cost <= 10_000_000:
-        raise InvalidInput("pointsCost must be between 1 and 10000000", field="pointsCost")
+    if reward.points_cost is None or not 0 < reward.points_cost <= MAX_POINTS:
+        raise InvalidInput(f"pointsCost must be between 1 and {MAX_POINTS}", field="pointsCost")
     needed = _NEEDS.get(reward.kind)
     if needed == "value" and not reward.value_cents:
         raise InvalidInput(f"a {reward.kind.name} reward needs a value", field="value")

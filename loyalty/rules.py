@@ -19,6 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from loyalty import db
 from loyalty.earning import BASE, Bonus, EarningContext, Line
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
+from loyalty.limits import MAX_POINTS
 from models import (
     ActionRule,
     Campaign,
@@ -58,9 +59,11 @@ def _multiplier(value: Decimal | None, name: str = "multiplier") -> Decimal:
 
 def _points(value: int | None, name: str, *, allow_zero: bool = True) -> int:
     value = 0 if value is None else value
-    if value < 0 or (value == 0 and not allow_zero) or value > 10_000_000:
+    if value < 0 or (value == 0 and not allow_zero) or value > MAX_POINTS:
         raise InvalidInput(
-            f"{name} must be {'zero or more' if allow_zero else 'positive'}", field=name
+            f"{name} must be {'zero or more' if allow_zero else 'positive'}"
+            f" and at most {MAX_POINTS}",
+            field=name,
         )
     return value
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
+
 import pytest
 
 from api.context import Role
-from models import LedgerEntry, Order
+from loyalty.limits import MAX_BALANCE
+from models import LedgerEntry, Member, Order
 from tests.support import enroll, gql, gql_errors
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -127,3 +131,87 @@ async def test_preview_with_bad_lines_says_why(database):
     variables = {"input": {"lines": [{"sku": "A", "quantity": 0, "unitPrice": "9.99"}]}}
     errors = await gql_errors(database, PREVIEW, variables, role=Role.STOREFRONT)
     assert errors == ["quantity must be between 1 and 100000"]
+
+
+BALANCE = "{ me { pointsBalance lifetimePoints } }"
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "code"),
+    [
+        (
+            {"sku": "A", "quantity": 100000, "unitPrice": "99999999999.99"},
+            ["lines", "0", "unitPrice"],
+            "INVALID_AMOUNT",
+        ),
+        (
+            {"sku": "A", "quantity": 100001, "unitPrice": "1.00"},
+            ["lines", "0", "quantity"],
+            "INVALID_QUANTITY",
+        ),
+        ({"sku": "A", "quantity": 100000, "unitPrice": "999999.99"}, ["lines"], "INVALID_AMOUNT"),
+    ],
+)
+async def test_record_order_refuses_amounts_beyond_the_bounds_on_both_backends(
+    database, line, field, code
+):
+    # given
+    member = await enroll()
+
+    # when: the review's order (100000 x 99999999999.99) and its neighbours
+    data = await gql(database, RECORD, order_input(lines=[line]), role=Role.STOREFRONT)
+
+    # then: one userError, nothing recorded, and the balance still reads
+    errors = data["recordOrder"]["userErrors"]
+    assert [(e["field"], e["code"]) for e in errors] == [(field, code)]
+    assert await Order.all().count() == 0
+    me = await gql(database, BALANCE, role=Role.MEMBER, member_id=member.id)
+    assert me["me"] == {"pointsBalance": 0, "lifetimePoints": 0}
+
+
+async def test_record_order_refuses_more_points_than_one_order_may_earn(database):
+    # given: 10 points per unit and an order of 2,000,000.00 (20,000,000 points)
+    member = await enroll()
+    generous = replace(database, points_per_unit=Decimal(10))
+    line = {"sku": "A", "quantity": 2, "unitPrice": "1000000.00"}
+
+    # when
+    data = await gql(generous, RECORD, order_input(lines=[line]), role=Role.STOREFRONT)
+    preview = await gql_errors(
+        generous, PREVIEW, {"input": {"lines": [line]}}, role=Role.STOREFRONT
+    )
+
+    # then
+    assert [e["code"] for e in data["recordOrder"]["userErrors"]] == ["POINTS_LIMIT"]
+    assert preview and "at most 10000000 points" in preview[0]
+    assert await LedgerEntry.filter(member_id=member.id).count() == 0
+
+
+async def test_credit_refuses_a_balance_beyond_the_bound(database):
+    # given: a balance at the bound (set directly: reaching it takes a hundred 10M adjustments)
+    member = await enroll()
+    await Member.filter(id=member.id).update(balance=MAX_BALANCE)
+
+    # when: an order would push it over
+    data = await gql(database, RECORD, order_input(), role=Role.STOREFRONT)
+
+    # then: refused with POINTS_LIMIT, and the order is not kept either
+    assert [e["code"] for e in data["recordOrder"]["userErrors"]] == ["POINTS_LIMIT"]
+    assert await Order.all().count() == 0
+    assert (await Member.get(id=member.id)).balance == MAX_BALANCE
+    me = await gql(database, BALANCE, role=Role.MEMBER, member_id=member.id)
+    assert me["me"]["pointsBalance"] == MAX_BALANCE
+
+
+@pytest.mark.parametrize("placed_at", ["9999-12-31T00:00:00Z", "1970-01-01T00:00:00Z"])
+async def test_record_order_refuses_a_placed_at_outside_a_sane_window(database, placed_at):
+    # given
+    await enroll()
+
+    # when
+    data = await gql(database, RECORD, order_input(placedAt=placed_at), role=Role.STOREFRONT)
+
+    # then: a userError, not "Unexpected error", and nothing recorded
+    errors = data["recordOrder"]["userErrors"]
+    assert [(e["field"], e["code"]) for e in errors] == [(["placedAt"], "INVALID_DATE")]
+    assert await Order.all().count() == 0

@@ -18,8 +18,8 @@ from decimal import Decimal
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
-from loyalty import db, ledger, outbox
-from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError, NotFound
+from loyalty import db, earning, ledger, outbox
+from loyalty.errors import Conflict, ErrorCode, InvalidInput, LoyaltyError, NotFound
 from loyalty.limits import MAX_POINTS
 from loyalty.money import to_cents
 from loyalty.settings import Settings
@@ -220,6 +220,11 @@ async def _check_tier(member_id: int, reward: Reward) -> None:
         )
 
 
+def _reward_source(reward: Reward) -> str:
+    """The source of a redemption's ledger entry: which reward it bought."""
+    return f"reward:{reward.id}"
+
+
 @dataclass(frozen=True)
 class Redemption:
     reward: Reward
@@ -254,7 +259,7 @@ async def redeem(
             reward.points_cost,
             kind=kind,
             key=redeem_key,
-            source=f"reward:{reward.id}",
+            source=_reward_source(reward),
         )
         if reward.per_member_limit is not None:
             model = Donation if reward.kind == RewardKind.DONATION else Coupon
@@ -328,9 +333,16 @@ async def _redeemed_event(
 
 
 async def _redemption_by_key(key: str, reward: Reward) -> Redemption | None:
+    """The redemption already made under this key; a key of another reward is a conflict."""
     entry = await ledger.existing(key)
     if entry is None:
         return None
+    if entry.source != _reward_source(reward):
+        raise Conflict(
+            "this idempotency key was used to redeem another reward",
+            field="idempotencyKey",
+            code=ErrorCode.IDEMPOTENCY_CONFLICT,
+        )
     coupon = await Coupon.get_or_none(redeem_key=key)
     donation = await Donation.get_or_none(redeem_key=key)
     return Redemption(reward, coupon, donation, entry.id, replayed=True)
@@ -375,9 +387,12 @@ async def validate(
         return CouponCheck(
             False, status_problem[0], status_problem[1], coupon=coupon, reward=reward
         )
-    totals = [
-        (line, line.quantity * to_cents(line.unit_price, field="unitPrice")) for line in lines
-    ]
+    try:
+        cart = _cart(lines)
+        shipping_cents = earning.order_amount(shipping, field="shipping")
+    except LoyaltyError as problem:
+        return CouponCheck(False, problem.code, problem.message, coupon=coupon, reward=reward)
+    totals = [(line, line.total_cents) for line in cart]
     cart_cents = sum(t for _, t in totals)
     if cart_cents < reward.min_order_cents:
         return CouponCheck(
@@ -396,16 +411,28 @@ async def validate(
     elif reward.kind == RewardKind.PERCENT_DISCOUNT:
         discount = eligible * (reward.percent or 0) // 100
     elif reward.kind == RewardKind.FREE_PRODUCT:
-        prices = [to_cents(x.unit_price, field="unitPrice") for x in lines if x.sku == reward.sku]
+        prices = [line.unit_price_cents for line in cart if line.sku == reward.sku]
         discount = max(prices, default=0)
     elif reward.kind == RewardKind.FREE_SHIPPING:
-        discount, free_shipping = to_cents(shipping, field="shipping"), True
+        discount, free_shipping = shipping_cents, True
     if discount <= 0 and not free_shipping:
         why = {
             RewardKind.FREE_PRODUCT: f"the cart does not contain {reward.sku}",
         }.get(reward.kind, "nothing in the cart qualifies for this coupon")
         return CouponCheck(False, ErrorCode.NOT_APPLICABLE, why, coupon=coupon, reward=reward)
     return CouponCheck(True, None, "", discount, coupon, reward, free_shipping)
+
+
+def _cart(lines: list[CartLine]) -> list[earning.Line]:
+    """A cart's lines checked by the same rules as an order's (an empty cart is allowed)."""
+    if not lines:
+        return []
+    return earning.validate_lines(
+        [
+            earning.LineInput(line.sku, line.quantity, line.unit_price, category=line.category)
+            for line in lines
+        ]
+    )
 
 
 async def _coupon(code: str) -> Coupon | None:

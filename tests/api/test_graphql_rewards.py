@@ -380,3 +380,58 @@ async def test_unknown_codes_are_rate_limited_per_key(database, monkeypatch):
     assert {g["errorCode"] for g in guesses} == {"COUPON_NOT_FOUND"}
     assert blocked["errorCode"] == "RATE_LIMITED" and blocked["valid"] is False
     assert admin["validateCoupon"]["valid"] is True
+
+
+@pytest.mark.parametrize("quantity", [0, -1])
+async def test_validate_coupon_refuses_a_free_product_for_a_line_without_items(database, quantity):
+    # given: a FREE_PRODUCT coupon for MUG
+    member = await member_with(database, 150)
+    code = (await redeem(database, member, await create(database, kind="FREE_PRODUCT", sku="MUG")))[
+        "coupon"
+    ]["code"]
+
+    # when: the cart holds MUG with no (or negative) quantity at 500.00
+    checked = await validate(
+        database, code, cart=[{"sku": "MUG", "quantity": quantity, "unitPrice": "500.00"}]
+    )
+
+    # then: the cart is refused by the order rules, no discount
+    assert (checked["valid"], checked["discount"], checked["errorCode"]) == (
+        False,
+        "0.00",
+        "INVALID_QUANTITY",
+    )
+
+
+async def test_validate_coupon_negative_line_cannot_lower_the_minimum_order(database):
+    # given: 5.00 off from a cart of 50.00
+    member = await member_with(database, 150)
+    reward_id = await create(database, kind="FIXED_DISCOUNT", value="5.00", minimumOrder="50.00")
+    code = (await redeem(database, member, reward_id))["coupon"]["code"]
+    cart = [
+        {"sku": "MUG", "quantity": 1, "unitPrice": "60.00"},
+        {"sku": "TEA", "quantity": -1, "unitPrice": "20.00"},
+    ]
+
+    # when / then: the negative line is refused, not subtracted
+    checked = await validate(database, code, cart=cart)
+    assert (checked["valid"], checked["errorCode"]) == (False, "INVALID_QUANTITY")
+    # and: the same cart without the negative line is fine
+    assert (await validate(database, code, cart=cart[:1]))["valid"] is True
+
+
+async def test_redeem_idempotency_key_reused_for_another_reward_is_a_conflict(database):
+    # given: a coupon redeemed under key tap-1
+    member = await member_with(database, 500)
+    first = await create(database, kind="FIXED_DISCOUNT", value="5.00")
+    second = await create(database, kind="FREE_SHIPPING")
+    await redeem(database, member, first, key="tap-1")
+
+    # when: the same key is sent for the other reward
+    again = await redeem(database, member, second, key="tap-1")
+
+    # then: a conflict, not the first coupon labelled as the second reward; nothing changed
+    assert again["coupon"] is None
+    assert again["userErrors"] == [{"field": ["idempotencyKey"], "code": "IDEMPOTENCY_CONFLICT"}]
+    assert await Coupon.filter(member_id=member.id).count() == 1
+    assert (await Member.get(id=member.id)).balance == 400

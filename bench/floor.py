@@ -2,9 +2,9 @@
 
 ``POST /graphql`` is the read floor. Same bearer-token check (``api.auth.authenticate``), same
 database reads through the same functions the resolvers call (``loyalty.members.get``,
-``loyalty.history.entries``, ``loyalty.rules.member_tier``, ``recommend.serving.offers``), same
-JSON as the GraphQL answer to ``bench.queries.ME``. What the real app spends above this is the
-GraphQL and middleware stack.
+``loyalty.ledger.history.entries``, ``loyalty.rules.member_tier``,
+``recommend.serving.offers``), same JSON as the GraphQL answer to ``bench.queries.ME``. What the
+real app spends above this is the GraphQL and middleware stack.
 
 ``POST /orders`` is the write floor over HTTP: the same token check for a staff key, the JSON
 body parsed, and the rows ``recordOrder`` writes inserted with the raw driver in one transaction
@@ -31,8 +31,9 @@ from api.auth import Unauthenticated, authenticate
 from api.context import STAFF, Role
 from api.relay import encode_id
 from bench.raw_writes import RawOrder, Writer, writer
-from loyalty import db, history, members, rules
+from loyalty import db, members, rules
 from loyalty.errors import LoyaltyError
+from loyalty.ledger import history
 from loyalty.money import from_cents
 from loyalty.settings import Settings, from_env
 from models import LedgerEntry, Member

@@ -16,7 +16,8 @@ from bench import bulk, machine, preview, read_path, scaling, seed, write_path
 from bench.database import POSTGRES_URL, postgres_reachable, postgres_version, scratch_database
 from bench.plan import FULL, QUICK, Bench, Plan
 from bench.report import Table
-from loyalty import check, db
+from loyalty import db
+from loyalty.ledger import check
 from loyalty.settings import Settings
 
 RESULTS = Path(__file__).with_name("results.md")

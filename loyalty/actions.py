@@ -4,13 +4,15 @@ limit per period; a repeated reference earns once (it is the idempotency key).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db, ledger, tiers
 from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.ledger import keys
+from loyalty.ledger.expiry import lot_expires_at
 from loyalty.members import by_external_id
 from loyalty.rules import period_start
 from loyalty.settings import Settings
@@ -22,10 +24,6 @@ class ActionResult:
     points: int
     entry: LedgerEntry | None
     replayed: bool
-
-
-def action_key(member_id: int, action: Action, reference: str) -> str:
-    return f"action:{member_id}:{action.value}:{reference}"
 
 
 async def award(
@@ -40,7 +38,7 @@ async def award(
     rule = await ActionRule.filter(action=action, active=True).using_db(conn).first()
     if rule is None:
         return ActionResult(0, None, replayed=False)
-    key = action_key(member_id, action, reference)
+    key = keys.action(member_id, action.value, reference)
     found = await ledger.existing(key, conn)
     if found is not None:
         return ActionResult(found.points, found, replayed=True)
@@ -57,7 +55,6 @@ async def award(
             field="action",
             code=ErrorCode.LIMIT_REACHED,
         )
-    expires = at + timedelta(days=settings.lot_expiry_days) if settings.lot_expiry_days else None
     posted = await ledger.credit(
         conn,
         member_id,
@@ -65,7 +62,7 @@ async def award(
         kind=EntryKind.EARN_ACTION,
         key=key,
         source=f"action:{action.value}",
-        expires_at=expires,
+        expires_at=lot_expires_at(settings, at),
     )
     await tiers.upgrade(conn, member_id, at)
     return ActionResult(rule.points, posted.entry, replayed=False)

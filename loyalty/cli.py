@@ -64,7 +64,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 async def _check(settings: Settings) -> int:
-    from loyalty.check import violations
+    from loyalty.ledger.check import violations
 
     await db.init(settings)
     try:

@@ -3,7 +3,7 @@
 ``loyalty import completejourney [--households N]``: each household becomes a member
 (``cj-<household_id>``), each product a catalogue product (sku = product id), each basket an
 order (``cj-<basket_id>``) with its lines, and each order earns what ``loyalty.earning.compute``
-gives it (as recordOrder does, no discount), credited under ``loyalty.orders.order_key``.
+gives it (as recordOrder does, no discount), credited under ``loyalty.ledger.keys.order``.
 
 Time shift: the data is from 2017. Every timestamp moves by one constant so that the last
 transaction of the whole data set falls at 00:00 UTC of the import day; recency, lot expiry and
@@ -47,8 +47,9 @@ from tortoise.exceptions import IntegrityError
 from tqdm import tqdm
 
 from loyalty import db, earning
+from loyalty.ledger import keys
+from loyalty.ledger.expiry import lot_expires_at
 from loyalty.members import new_referral_code, normalize_email
-from loyalty.orders import order_key
 from loyalty.settings import Settings
 from models import EntryKind, Member, Order
 
@@ -414,7 +415,6 @@ async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chun
     entry_ids = iter(
         await _reserve_ids(conn, "ledger_entries", sum(b.breakdown.points > 0 for b in baskets))
     )
-    expiry = timedelta(days=settings.lot_expiry_days) if settings.lot_expiry_days else None
     balances = {ext: balance for ext, (_, balance) in members.items()}
     totals: dict[int, tuple[int, int, datetime]] = {}
     orders: list[tuple[Any, ...]] = []
@@ -448,8 +448,8 @@ async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chun
             entry_id = next(entry_ids)
             balance = balances[basket.member_external_id] + points
             balances[basket.member_external_id] = balance
-            expires_at = placed + expiry if expiry else None
-            key, source = order_key(basket.external_id), f"order:{basket.external_id}"
+            expires_at = lot_expires_at(settings, placed)
+            key, source = keys.order(basket.external_id), keys.order_source(basket.external_id)
             entries.append(
                 (
                     entry_id,

@@ -6,7 +6,6 @@ the first result and credits nothing new. ``refund_order`` is idempotent on the 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,6 +17,7 @@ from tortoise.expressions import F
 from loyalty import db, earning, ledger, pending, referrals, rules, tiers
 from loyalty.earning import LineInput, PointsBreakdown
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
+from loyalty.ledger import keys
 from loyalty.limits import EARLIEST_ORDER, MAX_POINTS, ORDER_CLOCK_SKEW
 from loyalty.members import by_external_id
 from loyalty.money import to_cents
@@ -64,10 +64,6 @@ class RefundResult:
     points_reversed: int
     shortfall: int
     replayed: bool
-
-
-def order_key(external_id: str) -> str:
-    return f"order:{external_id}"
 
 
 async def preview(
@@ -303,13 +299,13 @@ async def refund_order(settings: Settings, data: RefundInput) -> RefundResult:
         # Inside the return window the pending credit shrinks, not the balance.
         from_pending = points > 0 and await pending.take(conn, order, points)
         if points > 0 and not from_pending:
-            earn = await ledger.existing(order_key(order.external_id), conn)
+            earn = await ledger.existing(keys.order(order.external_id), conn)
             posted = await ledger.debit(
                 conn,
                 order.member_id,
                 points,
                 kind=EntryKind.REVERSAL,
-                key=f"refund:{key}",
+                key=keys.refund(key),
                 source=f"refund:{order.external_id}",
                 partial=True,
                 prefer_lot_entry_id=earn.id if earn else None,
@@ -390,7 +386,7 @@ async def adjust_points(
         raise InvalidInput("points are out of range", field="points")
     if key is not None and not 0 < len(key) <= 200:
         raise InvalidInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
-    entry_key = f"adjust:{key}" if key else f"adjust:{uuid.uuid4()}"
+    entry_key = keys.adjustment(key)
     if await Member.get_or_none(id=member_id) is None:
         raise NotFound("member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND)
 

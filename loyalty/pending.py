@@ -2,7 +2,7 @@
 window in a pending credit (``member.pending``) and reach the ledger when the jobs runner
 releases them. A refund inside the window lowers the pending credit instead of the balance.
 
-The pending row is changed only by conditional updates (``WHERE status = 'pending'``), so a
+The pending row is changed only by conditional updates (``WHERE status = <pending>``), so a
 release and a refund racing on the same order cannot both use the same points.
 """
 
@@ -15,6 +15,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db, ledger
 from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.ledger import keys
+from loyalty.ledger.expiry import lot_expires_at
 from loyalty.limits import MAX_BALANCE
 from loyalty.settings import Settings
 from models import EntryKind, Order, PendingCredit, PendingStatus
@@ -51,9 +53,10 @@ async def take(conn: BaseDBAsyncClient, order: Order, points: int) -> bool:
     changed = await db.execute(
         conn,
         "UPDATE pending_credits SET points = points - $1 "
-        "WHERE order_id = $2 AND status = 'pending' AND points >= $1",
+        "WHERE order_id = $2 AND status = $3 AND points >= $1",
         points,
         order.id,
+        PendingStatus.PENDING.value,
     )
     if changed != 1:
         return False
@@ -80,9 +83,11 @@ async def release_due(now: datetime, settings: Settings) -> tuple[int, int]:
 async def _release(conn: BaseDBAsyncClient, settings: Settings, pending_id: int) -> int | None:
     rows = await db.fetch(
         conn,
-        "UPDATE pending_credits SET status = 'released' WHERE id = $1 AND status = 'pending' "
+        "UPDATE pending_credits SET status = $2 WHERE id = $1 AND status = $3 "
         "RETURNING points, member_id, order_id",
         pending_id,
+        PendingStatus.RELEASED.value,
+        PendingStatus.PENDING.value,
     )
     if not rows:
         return None
@@ -107,18 +112,13 @@ async def credit_order(
 ) -> ledger.Posted:
     """Post an order's points to the ledger, in a lot that expires with the order's age
     (``fresh``: the order was inserted by this transaction, see ``ledger.credit``)."""
-    expires_at = (
-        order.placed_at + timedelta(days=settings.lot_expiry_days)
-        if settings.lot_expiry_days
-        else None
-    )
     return await ledger.credit(
         conn,
         member_id,
         points,
         kind=EntryKind.EARN_ORDER,
-        key=f"order:{order.external_id}",
-        source=f"order:{order.external_id}",
-        expires_at=expires_at,
+        key=keys.order(order.external_id),
+        source=keys.order_source(order.external_id),
+        expires_at=lot_expires_at(settings, order.placed_at),
         fresh=fresh,
     )

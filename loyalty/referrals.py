@@ -15,17 +15,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import ledger
 from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.ledger import keys
+from loyalty.ledger.expiry import lot_expires_at
 from loyalty.money import to_cents
 from loyalty.settings import Settings
 from models import EntryKind, LedgerEntry, Member, Order
-
-
-def welcome_key(member_id: int) -> str:
-    return f"referral-welcome:{member_id}"
-
-
-def reward_key(referee_id: int) -> str:
-    return f"referral:{referee_id}"
 
 
 async def referrer_for(code: str, email_normalized: str) -> Member:
@@ -52,9 +46,9 @@ async def welcome(conn: BaseDBAsyncClient, settings: Settings, member: Member) -
             member.id,
             settings.referral_welcome_points,
             kind=EntryKind.REFERRAL,
-            key=welcome_key(member.id),
+            key=keys.referral_welcome(member.id),
             source="referral:welcome",
-            expires_at=_expiry(settings, member.created_at),
+            expires_at=lot_expires_at(settings, member.created_at),
         )
 
 
@@ -70,7 +64,7 @@ async def on_order(
         return
     if not qualifies(settings, order.eligible_cents):
         return
-    if await ledger.existing(reward_key(member_id), conn) is not None:
+    if await ledger.existing(keys.referral_reward(member_id), conn) is not None:
         return
     since = order.placed_at - timedelta(days=365)
     earned = (
@@ -90,9 +84,9 @@ async def on_order(
         referred_by_id,
         settings.referral_referrer_points,
         kind=EntryKind.REFERRAL,
-        key=reward_key(member_id),
+        key=keys.referral_reward(member_id),
         source=f"referee:{member_id}:order:{order.external_id}",
-        expires_at=_expiry(settings, order.placed_at),
+        expires_at=lot_expires_at(settings, order.placed_at),
     )
 
 
@@ -108,7 +102,7 @@ async def on_refund(
     take the referrer's reward back (a full refund, or a near-full one alike)."""
     if qualifies(settings, order.eligible_cents - order.refunded_cents):
         return
-    reward = await ledger.existing(reward_key(order.member_id), conn)
+    reward = await ledger.existing(keys.referral_reward(order.member_id), conn)
     if reward is None or not (reward.source or "").endswith(f":order:{order.external_id}"):
         return
     if now - order.placed_at > timedelta(days=settings.referral_clawback_days):
@@ -118,7 +112,7 @@ async def on_refund(
         reward.member_id,
         reward.points,
         kind=EntryKind.REVERSAL,
-        key=f"referral-clawback:{order.member_id}",
+        key=keys.referral_clawback(order.member_id),
         source=f"referee-refund:{order.external_id}",
         partial=True,
         prefer_lot_entry_id=reward.id,
@@ -142,7 +136,3 @@ async def summary(member_id: int) -> ReferralSummary:
     ).values_list("points", flat=True)
     earned = sum(rewards) + sum(clawed)
     return ReferralSummary(invited, len(rewards) - len(clawed), earned)
-
-
-def _expiry(settings: Settings, start: datetime) -> datetime | None:
-    return start + timedelta(days=settings.lot_expiry_days) if settings.lot_expiry_days else None

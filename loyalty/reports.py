@@ -32,8 +32,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db
 from loyalty.errors import InvalidInput
+from loyalty.ledger import keys
 from loyalty.rewards import CauseTotal
 from loyalty.settings import Settings
+from models import EntryKind
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOP_REWARDS = 5
@@ -157,11 +159,11 @@ SELECT COUNT(*) AS repeaters FROM (
 
 _POINTS = """
 SELECT
-  COALESCE(SUM(CASE WHEN points > 0 AND kind <> 'reversal' THEN points ELSE 0 END), 0) AS issued,
-  COALESCE(SUM(CASE WHEN kind IN ('redeem', 'donate') THEN -points
-                    WHEN kind = 'reversal' AND points > 0 THEN -points
+  COALESCE(SUM(CASE WHEN points > 0 AND kind <> $3 THEN points ELSE 0 END), 0) AS issued,
+  COALESCE(SUM(CASE WHEN kind IN ($4, $5) THEN -points
+                    WHEN kind = $3 AND points > 0 THEN -points
                     ELSE 0 END), 0) AS redeemed,
-  COALESCE(SUM(CASE WHEN kind = 'expire' THEN -points ELSE 0 END), 0) AS expired
+  COALESCE(SUM(CASE WHEN kind = $6 THEN -points ELSE 0 END), 0) AS expired
 FROM ledger_entries WHERE created_at >= $1 AND created_at < $2
 """
 
@@ -171,7 +173,7 @@ _REFERRALS = """
 SELECT COUNT(*) AS referees,
        COALESCE(SUM(CASE WHEN EXISTS (
            SELECT 1 FROM ledger_entries e
-           WHERE e.idempotency_key = 'referral:' || CAST(m.id AS TEXT) AND e.created_at < $2
+           WHERE e.idempotency_key = $3 || CAST(m.id AS TEXT) AND e.created_at < $2
        ) THEN 1 ELSE 0 END), 0) AS converted
 FROM members m
 WHERE m.referred_by_id IS NOT NULL AND m.created_at >= $1 AND m.created_at < $2
@@ -258,9 +260,17 @@ async def program_report(
     enrolled = await one(_MEMBERS, since, until)
     bought = await one(_ORDERS, since, until)
     repeat = await one(_REPEAT, since, until)
-    points = await one(_POINTS, since, until)
+    points = await one(
+        _POINTS,
+        since,
+        until,
+        EntryKind.REVERSAL.value,
+        EntryKind.REDEEM.value,
+        EntryKind.DONATE.value,
+        EntryKind.EXPIRE.value,
+    )
     outstanding = int((await one(_OUTSTANDING, until))["points"])
-    referred = await one(_REFERRALS, since, until)
+    referred = await one(_REFERRALS, since, until, keys.REFERRAL_REWARD)
     top = await db.fetch(conn, _TOP_REWARDS, since, until, TOP_REWARDS)
     donations = await db.fetch(conn, _DONATIONS, since, until)
     tiered = [(r["tier"], int(r["n"])) for r in await db.fetch(conn, _TIER_MIX)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 
 from loyalty import db, earning, ledger, outbox
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, LoyaltyError, NotFound
+from loyalty.ledger import keys
 from loyalty.limits import MAX_POINTS
 from loyalty.money import to_cents
 from loyalty.settings import Settings
@@ -240,7 +240,7 @@ async def redeem(
     """Debit the reward's points and issue its coupon (or record the donation), atomically."""
     now = now or datetime.now(UTC)
     reward = await get_reward(reward_id)
-    redeem_key = f"redeem:{member_id}:{key}" if key else f"redeem:{member_id}:{uuid.uuid4()}"
+    redeem_key = keys.redemption(member_id, key)
     if len(redeem_key) > 255:
         raise InvalidInput("idempotencyKey is too long", field="idempotencyKey")
     replay = await _redemption_by_key(redeem_key, reward)
@@ -520,10 +520,10 @@ async def cancel(
         await ledger.give_back(
             conn,
             coupon.redeem_key,
-            key=f"coupon-cancel:{coupon.id}",
+            key=keys.coupon_cancel(coupon.id),
             source=f"coupon:{coupon.code}",
             now=now,
-            lot_expiry_days=settings.lot_expiry_days,
+            settings=settings,
         )
         await db.execute(
             conn,

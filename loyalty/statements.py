@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loyalty import db, members, rewards, tiers
-from models import Lot, Reward
+from models import CouponStatus, Lot, Reward
 from recommend import serving
 from recommend.serving import ProductOffer
 
@@ -89,7 +89,7 @@ _REDEEMED = """
 SELECT COUNT(*) AS n, COALESCE(SUM(c.points), 0) AS points,
        COALESCE(SUM(COALESCE(r.value_cents, 0)), 0) AS value
 FROM coupons c JOIN rewards r ON r.id = c.reward_id
-WHERE c.member_id = $1 AND c.status <> 'cancelled'
+WHERE c.member_id = $1 AND c.status <> $2
 UNION ALL
 SELECT COUNT(*), COALESCE(SUM(points), 0), COALESCE(SUM(value_cents), 0)
 FROM donations WHERE member_id = $1
@@ -113,7 +113,7 @@ async def build(member_id: int, now: datetime | None = None) -> Statement:
         .order_by("expires_at", "id")
         .values_list("remaining", "expires_at")
     )
-    redeemed = await db.fetch(db.connection(), _REDEEMED, member_id)
+    redeemed = await db.fetch(db.connection(), _REDEEMED, member_id, CouponStatus.CANCELLED.value)
     progress = await tiers.progress(member_id, now)
     return Statement(
         member_id=member.id,

@@ -17,7 +17,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from loyalty import check, orders
+from loyalty.ledger import check
 from loyalty.settings import Settings
 from models import EntryKind, LedgerEntry, Member, Order
 from tests.support import ADMIN_KEY, STOREFRONT_KEY, WEBHOOK_SECRET, enroll
@@ -155,7 +155,7 @@ async def test_every_order_is_credited_once_across_a_killed_server(database):
             "idempotency_key", flat=True
         )
     )
-    assert keys == {orders.order_key(o): 1 for o in sent}
+    assert keys == {keys.order(o): 1 for o in sent}
     assert sorted(await Order.all().values_list("external_id", flat=True)) == sorted(sent)
     balances = dict(await Member.all().values_list("external_id", "balance"))
     owed = Counter[str]()

@@ -12,7 +12,8 @@ import sys
 import httpx
 import pytest
 
-from loyalty import check, orders, rewards, tokens
+from loyalty import orders, rewards, tokens
+from loyalty.ledger import check
 from models import Member, RewardKind
 from tests.support import ADMIN_KEY, STOREFRONT_KEY, WEBHOOK_SECRET, enroll
 

@@ -4,7 +4,7 @@ A hypothesis state machine drives the real ``loyalty`` functions on SQLite and P
 keeps an in-memory model of what each member should have: the balance, every lot's remainder
 (spending oldest expiry first, a refund taking from its order's own lot first), the number of
 ledger entries, and each order's refunded amount and reversed points. After every step the
-database must agree with the model and ``loyalty.check.violations()`` must be empty.
+database must agree with the model and ``loyalty.ledger.check.violations()`` must be empty.
 
 Hypothesis drives synchronous code, so each machine owns an asyncio event loop and runs every
 step on it; the database is opened on that loop and starts empty for every example.
@@ -38,8 +38,9 @@ from hypothesis.stateful import (
 from tortoise import Tortoise
 from tortoise.models import Model
 
-from loyalty import check, db, ledger, orders
+from loyalty import db, ledger, orders
 from loyalty.errors import Conflict, ErrorCode, InsufficientPoints, InvalidInput
+from loyalty.ledger import check, keys
 from loyalty.orders import OrderInput, RefundInput
 from loyalty.settings import Settings
 from tests.support import enroll, lines, make_settings
@@ -211,7 +212,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model.orders[external_id] = OrderModel(external_id, member, data, eligible, points)
         if points > 0:
             expires = placed_at + timedelta(days=self.settings.lot_expiry_days)
-            self.model.credit(member, orders.order_key(external_id), points, expires)
+            self.model.credit(member, keys.order(external_id), points, expires)
 
     @rule(member=st.sampled_from(MEMBERS), points=st.integers(1, 500))
     def bonus(self, member: str, points: int) -> None:
@@ -274,7 +275,7 @@ class LedgerMachine(RuleBasedStateMachine):
         order.points_reversed = target
         taken = min(due, self.model.balances[order.member])
         if due > 0:
-            self.model.debit(order.member, taken, prefer_key=orders.order_key(order.external_id))
+            self.model.debit(order.member, taken, prefer_key=keys.order(order.external_id))
         assert not result.replayed
         assert (result.points_reversed, result.shortfall) == (taken, due - taken)
         self.model.refunds[key] = (order.external_id, request)

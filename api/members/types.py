@@ -10,8 +10,9 @@ import strawberry
 
 from api.offers.types import Offer
 from api.relay import Connection, connection, decode_cursor, encode_cursor, encode_id, page_size
-from loyalty import history, rewards, rules, statements, tiers
 from loyalty import referrals as referral_service
+from loyalty import rewards, rules, statements, tiers
+from loyalty.ledger import history
 from loyalty.money import from_cents
 from models import EntryKind, LedgerEntry, Member
 from recommend import serving

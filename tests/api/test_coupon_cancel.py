@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.context import Role
-from loyalty import check, jobs, orders, rewards
+from loyalty import jobs, orders, rewards
+from loyalty.ledger import check
 from models import LedgerEntry, Lot, Member
 from tests.support import enroll, gql, order
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.context import Role
-from loyalty import check, jobs, orders
+from loyalty import jobs, orders
+from loyalty.ledger import check
 from models import Coupon, Donation, LedgerEntry, Member, Reward
 from tests.support import enroll, gql, gql_errors, order
 

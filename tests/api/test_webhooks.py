@@ -9,7 +9,7 @@ import pytest
 
 from api.app import create_app
 from api.webhooks import sign
-from loyalty import check
+from loyalty.ledger import check
 from models import LedgerEntry, Member, Order
 from tests.support import WEBHOOK_SECRET, enroll
 

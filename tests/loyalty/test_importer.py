@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyalty import check, earning, importer, members, orders
+from loyalty import earning, importer, members, orders
+from loyalty.ledger import check, keys
 from loyalty.settings import Settings
 from models import LedgerEntry, Lot, Member, Order, OrderLine, Product
 
@@ -113,9 +114,9 @@ async def test_each_order_is_credited_once_under_its_order_key(database):
     credited = await Order.filter(points_awarded__gt=0).values_list("external_id", "placed_at")
     entries = await LedgerEntry.all().values_list("idempotency_key", "kind", "points", "expires_at")
     lots = await Lot.all().values_list("points", "remaining")
-    assert sorted(key for key, *_ in entries) == sorted(orders.order_key(e) for e, _ in credited)
+    assert sorted(key for key, *_ in entries) == sorted(keys.order(e) for e, _ in credited)
     assert {kind for _, kind, _, _ in entries} == {"earn_order"}
-    placed = {orders.order_key(e): at for e, at in credited}
+    placed = {keys.order(e): at for e, at in credited}
     assert all(expires == placed[key] + timedelta(days=365) for key, _, _, expires in entries)
     assert all(points == remaining for points, remaining in lots)
     member = await Member.get(external_id="cj-1")
@@ -175,7 +176,7 @@ async def record_first_basket(settings: Settings) -> orders.OrderResult:
 
 async def assert_complete_and_credited_once(settings: Settings, external_id: str) -> None:
     baskets = data_set_lines()["basket_id"].nunique()
-    key = orders.order_key(external_id)
+    key = keys.order(external_id)
     assert await LedgerEntry.filter(idempotency_key=key).count() == 1
     assert await Order.all().count() == baskets
     balances = dict(await Member.all().values_list("external_id", "balance"))

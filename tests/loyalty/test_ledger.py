@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty import check, db, ledger
+from loyalty import db, ledger
 from loyalty.errors import InsufficientPoints
+from loyalty.ledger import check
 from models import EntryKind, LedgerEntry, Lot, Member
 from tests.support import enroll
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import check, earning, orders
+from loyalty import earning, orders
 from loyalty.errors import Conflict, ErrorCode, LoyaltyError
+from loyalty.ledger import check
 from models import LedgerEntry, Member, Order, Product
 from tests.support import enroll, lines, order
 

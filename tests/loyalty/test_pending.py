@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty import check, jobs, orders
+from loyalty import jobs, orders
+from loyalty.ledger import check
 from models import LedgerEntry, Member
 from tests.support import enroll, order
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.context import Role
-from loyalty import check, members, orders
+from loyalty import members, orders
 from loyalty.errors import ErrorCode, LoyaltyError
+from loyalty.ledger import check
 from models import LedgerEntry, Member
 from tests.support import gql, lines, order
 

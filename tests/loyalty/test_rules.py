@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import actions, check, jobs, members, orders, rules, tiers
+from loyalty import actions, jobs, members, orders, rules, tiers
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError
+from loyalty.ledger import check
 from models import Action, Member, Period, TierBasis, TierWindow
 from tests.support import enroll, lines
 

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty import actions, check, jobs, members, orders, rewards, rules
+from loyalty import actions, jobs, members, orders, rewards, rules
 from loyalty.errors import LoyaltyError
+from loyalty.ledger import check
 from models import Action, ActionRule, Coupon, Member, Period, RewardKind, TierBasis, TierWindow
 
 pytestmark = pytest.mark.usefixtures("database")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loyalty import db
+from models import PendingStatus
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ _PENDING = """
 SELECT m.id, m.external_id, m.pending, COALESCE(p.held, 0) AS held
 FROM members m
 LEFT JOIN (SELECT member_id, SUM(points) AS held FROM pending_credits
-           WHERE status = 'pending' GROUP BY member_id) p ON p.member_id = m.id
+           WHERE status = $1 GROUP BY member_id) p ON p.member_id = m.id
 WHERE m.pending <> COALESCE(p.held, 0) OR m.pending < 0
 """
 
@@ -114,7 +115,7 @@ async def violations() -> list[Violation]:
                 f"lot {row['id']} remaining {row['remaining']} of {row['points']}",
             )
         )
-    for row in await db.fetch(conn, _PENDING):
+    for row in await db.fetch(conn, _PENDING, PendingStatus.PENDING.value):
         found.append(
             Violation(
                 row["id"],

@@ -29,14 +29,17 @@ conditional update keeps the balance from going below zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db, outbox
 from loyalty.errors import ErrorCode, InsufficientPoints, InvalidInput, NotFound
+from loyalty.ledger import keys
+from loyalty.ledger.expiry import lot_expires_at
 from loyalty.limits import MAX_BALANCE, MAX_LIFETIME_POINTS, MAX_POINTS
+from loyalty.settings import Settings
 from models import EntryKind, LedgerEntry, Lot, LotUse
 
 CREDIT_KINDS = frozenset(
@@ -235,7 +238,7 @@ async def give_back(
     key: str,
     source: str,
     now: datetime,
-    lot_expiry_days: int,
+    settings: Settings,
 ) -> GivenBack:
     """Return what the debit posted under ``debit_key`` took, lot by lot with each lot's own
     expiry date.
@@ -243,7 +246,7 @@ async def give_back(
     The member's open shortfall is settled first, from the parts that have not expired
     (oldest expiry first); parts whose expiry has passed are credited and expired at once.
     A debit that predates lot tracking gives its points back with the latest date its lots
-    can have had: ``lot_expiry_days`` after the debit.
+    can have had: the expiry of points earned at the time of the debit.
     """
     debit_entry = await existing(debit_key, conn)
     if debit_entry is None or debit_entry.points >= 0:
@@ -255,8 +258,7 @@ async def give_back(
     owed = await _shortfall(conn, member_id)
     parts = await _used_parts(conn, debit_entry.id)
     if not parts:
-        latest = debit_entry.created_at + timedelta(days=lot_expiry_days)
-        parts = [(latest if lot_expiry_days else None, -debit_entry.points)]
+        parts = [(lot_expires_at(settings, debit_entry.created_at), -debit_entry.points)]
     live = [p for p in parts if p[0] is None or p[0] > now]
     dead = [p for p in parts if p[0] is not None and p[0] <= now]
     settled, credits = 0, []
@@ -338,7 +340,7 @@ async def expire_lot(
     lot = await Lot.filter(id=lot_id).using_db(conn).first()
     if lot is None:
         raise NotFound("lot not found")
-    key = f"expire:lot:{lot_id}"
+    key = keys.lot_expiry(lot_id)
     found = await existing(key, conn)
     if found is not None:
         return Posted(found, created=False)

@@ -1,4 +1,9 @@
-"""Signed order and refund webhooks: same effect and idempotency as the mutations."""
+"""Signed order and refund webhooks: same effect and idempotency as the mutations.
+
+Errors are ``{"error": {"code", "message", "field"}}``, the field as the body spells it: 400 for
+a body that is not JSON or holds a value of the wrong type (``webhook_bodies``), 422 for a rule
+of the programme; either way nothing is recorded.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,15 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from api.webhook_bodies import ORDER_FIELDS, REFUND_FIELDS, body_field, order_input, refund_input
 from loyalty import orders
-from loyalty.earning import LineInput
-from loyalty.errors import LoyaltyError
+from loyalty.errors import InvalidInput, LoyaltyError
 from loyalty.settings import Settings
 
 MAX_BODY = 1_000_000
@@ -45,35 +50,19 @@ async def _read(request: Request) -> tuple[dict[str, Any] | None, JSONResponse |
     if not _verified(body, request.headers.get(SIGNATURE_HEADER), settings):
         return None, _error(401, "BAD_SIGNATURE", "missing or invalid X-Loyalty-Hmac-Sha256")
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        return None, _error(400, "BAD_JSON", "body is nested too deeply")
+    except (ValueError, InvalidOperation):  # also bad UTF-8, NaN, huge integers or exponents
         return None, _error(400, "BAD_JSON", "body is not JSON")
     if not isinstance(data, dict):
         return None, _error(400, "BAD_JSON", "body must be a JSON object")
     return data, None
 
 
-def _order_input(data: dict[str, Any]) -> orders.OrderInput:
-    customer = data.get("customer") or {}
-    placed = data.get("created_at")
-    return orders.OrderInput(
-        external_id=str(data.get("id") or ""),
-        member_external_id=str(customer.get("id") or data.get("customer_id") or ""),
-        placed_at=datetime.fromisoformat(placed) if placed else None,
-        currency=data.get("currency"),
-        discount=data.get("total_discounts") or 0,
-        shipping=data.get("total_shipping") or 0,
-        lines=[
-            LineInput(
-                sku=str(item.get("sku") or ""),
-                quantity=item.get("quantity"),  # type: ignore[arg-type]
-                unit_price=item.get("price"),  # type: ignore[arg-type]
-                name=item.get("title"),
-                category=item.get("product_type"),
-            )
-            for item in data.get("line_items") or []
-        ],
-    )
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them."""
+    raise ValueError(f"{name} is not JSON")
 
 
 async def order_webhook(request: Request) -> JSONResponse:
@@ -82,11 +71,13 @@ async def order_webhook(request: Request) -> JSONResponse:
         return failure
     assert data is not None
     try:
-        result = await orders.record_order(request.app.state.settings, _order_input(data))
+        order = order_input(data)
+    except InvalidInput as exc:
+        return _error(400, exc.code.value, exc.message, exc.field)
+    try:
+        result = await orders.record_order(request.app.state.settings, order)
     except LoyaltyError as exc:
-        return _error(422, exc.code.value, exc.message, exc.field)
-    except (TypeError, ValueError, AttributeError):
-        return _error(422, "INVALID", "the order payload is malformed")
+        return _error(422, exc.code.value, exc.message, body_field(exc.field, ORDER_FIELDS))
     return JSONResponse(
         {
             "order": result.order.external_id,
@@ -102,20 +93,13 @@ async def refund_webhook(request: Request) -> JSONResponse:
         return failure
     assert data is not None
     try:
-        refund = orders.RefundInput(
-            order_external_id=str(data.get("order_id") or ""),
-            external_id=str(data["id"]) if data.get("id") else None,
-            amount=data.get("amount"),
-            lines=[
-                orders.RefundLineInput(str(x.get("sku")), int(x.get("quantity")))
-                for x in data.get("refund_line_items") or []
-            ],
-        )
+        refund = refund_input(data)
+    except InvalidInput as exc:
+        return _error(400, exc.code.value, exc.message, exc.field)
+    try:
         result = await orders.refund_order(request.app.state.settings, refund)
     except LoyaltyError as exc:
-        return _error(422, exc.code.value, exc.message, exc.field)
-    except (TypeError, ValueError, AttributeError):
-        return _error(422, "INVALID", "the refund payload is malformed")
+        return _error(422, exc.code.value, exc.message, body_field(exc.field, REFUND_FIELDS))
     return JSONResponse(
         {
             "refund": result.refund.external_id,

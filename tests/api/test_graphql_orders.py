@@ -9,7 +9,7 @@ import pytest
 
 from api.context import Role
 from loyalty.limits import MAX_BALANCE
-from models import LedgerEntry, Member, Order
+from models import LedgerEntry, Member, Order, Refund
 from tests.support import enroll, gql, gql_errors
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -89,6 +89,45 @@ async def test_bad_orders_give_user_errors_and_write_nothing(database, overrides
     assert len(errors) == 1
     assert (errors[0]["field"], errors[0]["code"]) == (field, code)
     assert await Order.all().count() == 0 and await LedgerEntry.all().count() == 0
+
+
+@pytest.mark.parametrize("amount", ["1e30", "NaN", "Infinity", "1000000000000.01"])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        (lambda a: {"lines": [{"sku": "A", "quantity": 1, "unitPrice": a}]}, "lines.0.unitPrice"),
+        (lambda a: {"discount": a}, "discount"),
+        (lambda a: {"shipping": a}, "shipping"),
+    ],
+    ids=["unitPrice", "discount", "shipping"],
+)
+async def test_record_order_refuses_non_finite_or_huge_amounts(database, overrides, field, amount):
+    await enroll()
+
+    data = await gql(database, RECORD, order_input(**overrides(amount)), role=Role.STOREFRONT)
+
+    assert data["recordOrder"]["order"] is None
+    errors = data["recordOrder"]["userErrors"]
+    assert len(errors) == 1
+    assert (errors[0]["field"], errors[0]["code"]) == (field.split("."), "INVALID_AMOUNT")
+    assert await Order.all().count() == 0 and await LedgerEntry.all().count() == 0
+
+
+@pytest.mark.parametrize("amount", ["1e30", "NaN", "Infinity"])
+async def test_refund_order_refuses_non_finite_or_huge_amounts(database, amount):
+    await enroll()
+    await gql(database, RECORD, order_input(), role=Role.STOREFRONT)
+    entries = await LedgerEntry.all().count()
+
+    data = await gql(
+        database,
+        REFUND,
+        {"input": {"orderExternalId": "o-1", "externalId": "r-1", "amount": amount}},
+        role=Role.STOREFRONT,
+    )
+
+    assert data["refundOrder"]["userErrors"] == [{"field": ["amount"], "code": "INVALID_AMOUNT"}]
+    assert await Refund.all().count() == 0 and await LedgerEntry.all().count() == entries
 
 
 async def test_refund_of_unknown_order_is_a_user_error(database):

@@ -3,8 +3,8 @@
 ``POST /graphql`` is the read floor. Same bearer-token check (``api.auth.authenticate``), same
 database reads through the same functions the resolvers call (``loyalty.members.get``,
 ``loyalty.ledger.history.entries``, ``loyalty.rules.member_tier``,
-``recommend.serving.offers``), same JSON as the GraphQL answer to ``bench.queries.ME``. What the
-real app spends above this is the GraphQL and middleware stack.
+``loyalty.offers.serving.offers``), same JSON as the GraphQL answer to ``bench.queries.ME``.
+What the real app spends above this is the GraphQL and middleware stack.
 
 ``POST /orders`` is the write floor over HTTP: the same token check for a staff key, the JSON
 body parsed, and the rows ``recordOrder`` writes inserted with the raw driver in one transaction
@@ -35,9 +35,9 @@ from loyalty import db, members, rules
 from loyalty.errors import LoyaltyError
 from loyalty.ledger import history
 from loyalty.money import from_cents
+from loyalty.offers import serving
 from loyalty.settings import Settings, from_env
 from models import LedgerEntry, Member
-from recommend import serving
 
 PAGE = 10  # transactions(first: 10)
 OFFERS = 10  # offers(first: 10)

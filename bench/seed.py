@@ -28,6 +28,7 @@ from tortoise.fields import DatetimeField
 from tortoise.models import Model
 
 from loyalty.members import REFERRAL_ALPHABET
+from loyalty.offers.publish import OFFERS_PER_MEMBER
 from loyalty.settings import Settings
 from models import (
     LedgerEntry,
@@ -46,7 +47,6 @@ from models import (
 )
 from models import Product as ProductRow
 from recommend.base import Reason
-from recommend.publish import OFFERS_PER_MEMBER
 
 CATEGORIES = ("produce", "dairy", "bakery", "meat", "frozen", "drinks", "snacks", "household")
 LOT_LIFETIME = timedelta(days=365)
@@ -408,7 +408,7 @@ def _offers(
     popular: Counter[int],
     now: datetime,
 ) -> None:
-    """An active model version and its offer rows, shaped as ``recommend.publish`` writes them.
+    """An active model version and its offer rows, shaped as ``loyalty.offers.publish`` writes them.
 
     Per member: products bought more than once (BOUGHT_OFTEN), then popular products new to the
     member (SIMILAR_MEMBERS), scores falling with rank; the fallback list (no member) is the

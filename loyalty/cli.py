@@ -126,7 +126,7 @@ def jobs_run(args: argparse.Namespace) -> int:
 
 
 async def _retrain(settings: Settings, holdout_weeks: int) -> int:
-    from recommend import publish
+    from loyalty.offers import publish
 
     await db.init(settings)
     try:

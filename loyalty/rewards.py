@@ -22,6 +22,7 @@ from loyalty.errors import Conflict, ErrorCode, InvalidInput, LoyaltyError, NotF
 from loyalty.ledger import keys
 from loyalty.limits import MAX_POINTS
 from loyalty.money import to_cents
+from loyalty.rules import ProgramConfig, member_tier, program_config
 from loyalty.settings import Settings
 from models import (
     Coupon,
@@ -180,10 +181,10 @@ async def catalogue(now: datetime | None = None) -> list[Reward]:
     """Active rewards inside their window with stock left, cheapest first."""
     now = now or datetime.now(UTC)
     rewards = await Reward.filter(active=True).order_by("points_cost", "id")
-    return [r for r in rewards if _available(r, now) is None]
+    return [r for r in rewards if unavailable(r, now) is None]
 
 
-def _available(reward: Reward, now: datetime) -> LoyaltyError | None:
+def unavailable(reward: Reward, now: datetime) -> LoyaltyError | None:
     """Why the reward cannot be redeemed now, or None."""
     if not reward.active:
         return InvalidInput(
@@ -204,17 +205,23 @@ def _available(reward: Reward, now: datetime) -> LoyaltyError | None:
     return None
 
 
+def tier_allows(config: ProgramConfig, held: Tier | None, reward: Reward) -> bool:
+    """Whether a member holding tier ``held`` may redeem this reward: a tier-only reward needs
+    that tier or above (and a reward whose minimum tier is no longer active, nobody)."""
+    if reward.min_tier_id is None:
+        return True
+    required = config.tier(reward.min_tier_id)
+    return required is not None and held is not None and held.threshold >= required.threshold
+
+
 async def _check_tier(member_id: int, reward: Reward) -> None:
-    """A tier-only reward needs the member at that tier or above."""
     if reward.min_tier_id is None:
         return
-    from loyalty.rules import member_tier
-
-    required = await Tier.get(id=reward.min_tier_id)
-    held = (await member_tier(member_id)).tier
-    if held is None or held.threshold < required.threshold:
+    config = await program_config()
+    if not tier_allows(config, (await member_tier(member_id)).tier, reward):
+        required = config.tier(reward.min_tier_id)
         raise InvalidInput(
-            f"this reward is for {required.name} members and above",
+            f"this reward is for {required.name if required else 'tier'} members and above",
             field="rewardId",
             code=ErrorCode.TIER_REQUIRED,
         )
@@ -246,7 +253,7 @@ async def redeem(
     replay = await _redemption_by_key(redeem_key, reward)
     if replay is not None:
         return replay
-    problem = _available(reward, now)
+    problem = unavailable(reward, now)
     if problem is not None:
         raise problem
     await _check_tier(member_id, reward)

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loyalty import db, members, rewards, tiers
+from loyalty.offers import serving
+from loyalty.offers.serving import ProductOffer
 from models import CouponStatus, Lot, Reward
-from recommend import serving
-from recommend.serving import ProductOffer
 
 EXPIRING_WITHIN_DAYS = 30
 TOP_OFFERS = 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,6 +88,13 @@ def block_purchased(scores: np.ndarray, matrix: InteractionMatrix, rows: np.ndar
     scores[np.repeat(np.arange(len(rows)), np.diff(bought.indptr)), bought.indices] = -np.inf
 
 
+FORMAT_VERSION = 1
+ARRAYS_FILE = "arrays.npz"
+PARAMS_FILE = "model.json"
+KINDS: dict[str, type[Recommender]] = {}
+"""Every concrete model by its ``kind``, filled as the classes are defined (``recommend.load``)."""
+
+
 class Recommender(ABC):
     """Base of all models: subclasses rank known members; this class serves ids and fallbacks.
 
@@ -113,11 +121,35 @@ class Recommender(ABC):
     ) -> Recommender:
         """Rebuild a model saved with :meth:`state`."""
 
-    def save(self, path: str | Path) -> Path:
-        """Write the model to directory ``path`` (npz + JSON, no pickle); see ``recommend.load``."""
-        from recommend.store import save
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            KINDS[cls.kind] = cls
 
-        return save(self, path)
+    def save(self, path: str | Path) -> Path:
+        """Write the model to directory ``path`` (created if needed; ``arrays.npz`` plus
+        ``model.json``, no pickle) and return it; ``recommend.load`` reads it back."""
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        params, arrays = self.state()
+        counts = self.matrix.counts
+        arrays = {
+            **{f"model.{name}": np.asarray(value) for name, value in arrays.items()},
+            "counts.data": counts.data,
+            "counts.indices": counts.indices,
+            "counts.indptr": counts.indptr,
+        }
+        document = {
+            "format_version": FORMAT_VERSION,
+            "kind": self.kind,
+            "params": params,
+            "member_ids": self.matrix.member_ids.tolist(),
+            "product_ids": self.matrix.product_ids.tolist(),
+        }
+        with open(directory / ARRAYS_FILE, "wb") as handle:
+            np.savez(handle, allow_pickle=False, **arrays)
+        (directory / PARAMS_FILE).write_text(json.dumps(document))
+        return directory
 
     def recommend(
         self, member_ids: Iterable[Any], n: int = 10, exclude_purchased: bool = False

@@ -14,8 +14,8 @@ from loyalty import referrals as referral_service
 from loyalty import rewards, rules, statements, tiers
 from loyalty.ledger import history
 from loyalty.money import from_cents
+from loyalty.offers import serving
 from models import EntryKind, LedgerEntry, Member
-from recommend import serving
 
 if TYPE_CHECKING:
     from api.program.types import Tier, TierProgress

@@ -10,8 +10,8 @@ import strawberry
 from api.relay import encode_id
 from api.rewards.types import RewardType
 from loyalty.money import from_cents
+from loyalty.offers.serving import ProductOffer, RewardOffer
 from models import Product
-from recommend.serving import ProductOffer, RewardOffer
 
 
 @strawberry.enum

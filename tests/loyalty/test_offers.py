@@ -1,4 +1,4 @@
-"""Retrain from the database: publish, refuse, roll back; offers through GraphQL."""
+"""Offers: retraining publishes a versioned model and its precomputed rows; serving reads them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import recommend
 from api.context import Role
 from loyalty import orders
+from loyalty.offers import publish
 from models import ModelVersion, Product
-from recommend import publish
 from tests.support import enroll, gql, gql_errors, lines
 
 pytestmark = pytest.mark.usefixtures("database")

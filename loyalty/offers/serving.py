@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from tortoise.functions import Count
 
 from loyalty import db, rules
-from models import Member, ModelVersion, OrderLine, Product, Reward, RewardKind, Tier
+from loyalty.rewards import tier_allows, unavailable
+from models import Member, ModelVersion, OrderLine, Product, Reward, RewardKind
 
 
 @dataclass(frozen=True)
@@ -132,17 +133,11 @@ async def reward_offers(
     now = now or datetime.now(UTC)
     if n <= 0:
         return []
-    rewards = [
-        r
-        for r in await Reward.filter(active=True)
-        if (r.starts_at is None or r.starts_at <= now)
-        and (r.ends_at is None or r.ends_at > now)
-        and (r.stock is None or r.stock > 0)
-    ]
+    rewards = [r for r in await Reward.filter(active=True) if unavailable(r, now) is None]
     if any(r.min_tier_id is not None for r in rewards):
         config = await rules.program_config()
         held = (await rules.member_tier(member.id)).tier
-        rewards = [r for r in rewards if _tier_allows(config, held, r)]
+        rewards = [r for r in rewards if tier_allows(config, held, r)]
     if not rewards:
         return []
     bought: dict[str | None, int] = {}
@@ -174,12 +169,3 @@ async def reward_offers(
         ranked.append(RewardOffer(reward, round(score, 6), reason))
     ranked.sort(key=lambda o: (-o.score, o.reward.points_cost, o.reward.id))
     return ranked[:n]
-
-
-def _tier_allows(config: rules.ProgramConfig, held: Tier | None, reward: Reward) -> bool:
-    """Whether a member holding ``held`` may redeem this reward, as redeemReward checks (a
-    reward whose minimum tier is no longer active is left out)."""
-    if reward.min_tier_id is None:
-        return True
-    required = config.tier(reward.min_tier_id)
-    return required is not None and held is not None and held.threshold >= required.threshold

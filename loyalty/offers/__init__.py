@@ -1,0 +1,1 @@
+"""Offers: publishing trained models as precomputed rows, and serving them to members."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from strawberry.types import Info as StrawberryInfo
 
+from loyalty import rules
 from loyalty.settings import Settings
 
 
@@ -25,6 +27,15 @@ class Context:
     member_id: int | None = None
     request: Any = None
     response: Any = None
+    _program: rules.ProgramConfig | None = field(default=None, init=False, repr=False)
+    _program_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    async def program(self) -> rules.ProgramConfig:
+        """The programme's configuration, looked up once per request (the process's copy)."""
+        async with self._program_lock:
+            if self._program is None:
+                self._program = await rules.program_config()
+        return self._program
 
 
 Info = StrawberryInfo[Context, None]

@@ -380,3 +380,22 @@ async def test_unknown_codes_are_rate_limited_per_key(database, monkeypatch):
     assert {g["errorCode"] for g in guesses} == {"COUPON_NOT_FOUND"}
     assert blocked["errorCode"] == "RATE_LIMITED" and blocked["valid"] is False
     assert admin["validateCoupon"]["valid"] is True
+
+
+async def test_min_tier_names_a_tier_deactivated_after_the_reward_was_made(database):
+    from loyalty import rules
+    from models import TierBasis, TierWindow
+
+    tier = {"basis": TierBasis.POINTS, "window": TierWindow.LIFETIME, "threshold": 500}
+    gold = await rules.save_tier(name="Gold", **tier)
+    await create(database, kind="FREE_SHIPPING", minTier="Gold")
+    await create(database, kind="FREE_SHIPPING", pointsCost=200)
+    query = "{ rewards { edges { node { pointsCost minTier } } } }"
+
+    active = await gql(database, query, role=Role.PUBLIC)
+    await rules.save_tier(name="Gold", **tier, active=False, tier_id=gold.id)
+    inactive = await gql(database, query, role=Role.PUBLIC)
+
+    expected = [{"pointsCost": 100, "minTier": "Gold"}, {"pointsCost": 200, "minTier": None}]
+    assert [e["node"] for e in active["rewards"]["edges"]] == expected
+    assert [e["node"] for e in inactive["rewards"]["edges"]] == expected

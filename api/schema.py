@@ -11,10 +11,8 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -23,6 +21,7 @@ from strawberry.tools import merge_types
 from api.context import VisibleError
 from api.events.mutations import EventMutation
 from api.events.queries import EventQuery
+from api.limits import document_limits
 from api.members.mutations import MemberMutation
 from api.members.queries import MemberQuery
 from api.orders.mutations import OrderMutation
@@ -56,12 +55,9 @@ def _should_mask(error: GraphQLError) -> bool:
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     """The schema; production mode turns introspection off."""
-    # The limit rules are built once: ValidationCache keys on the rule classes, and a rule class
+    # The limit rule is built once: ValidationCache keys on the rule classes, and a rule class
     # made per request would make every validation a cache miss.
-    limits = [
-        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-    ]
+    limits = [document_limits(max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES)]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaskErrors(should_mask_error=_should_mask),
         lambda: AddValidationRules(limits),

@@ -192,6 +192,30 @@ async def test_circular_fragments_are_refused(clients, fragments):
     assert any(m.startswith("Cannot spread fragment 'A' within itself") for m in messages(result))
 
 
+# -- fragment fan-out ---------------------------------------------------------------------------
+
+
+def fan_out(levels: int, leaf: str) -> str:
+    """Each fragment spreads the next twice: 2^levels copies of ``leaf`` in a few hundred bytes."""
+    fragments = "".join(
+        f"fragment F{i} on Program {{ ...F{i + 1} ...F{i + 1} }} " for i in range(levels)
+    )
+    return f"{{ program {{ ...F0 }} }} {fragments}fragment F{levels} on Program {{ {leaf} }}"
+
+
+async def test_fragment_fan_out_is_measured_once_per_fragment(clients):
+    # Walked spread by spread (strawberry's depth and alias limiters) 2^60 steps never end.
+    async with clients() as client:
+        aliases = await post(client, fan_out(60, "n: name"))
+        depth = await post(client, fan_out(60, "f { " * MAX_DEPTH + "name" + " }" * MAX_DEPTH))
+
+    assert aliases == {
+        "data": None,
+        "errors": [{"message": f"{2**60} aliases found. Allowed: {MAX_ALIASES}"}],
+    }
+    assert f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}" in messages(depth)
+
+
 # -- page sizes ----------------------------------------------------------------------------------
 
 

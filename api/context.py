@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from starlette.types import Scope
 from strawberry.types import Info as StrawberryInfo
 
 from loyalty import rules
@@ -36,6 +38,25 @@ class Context:
             if self._program is None:
                 self._program = await rules.program_config()
         return self._program
+
+
+def client_address(scope: Scope) -> str:
+    """The address a request came from, as uvicorn reports it (it believes X-Forwarded-For
+    only from the proxies in its FORWARDED_ALLOW_IPS). An IPv6 address counts by its /64, the
+    block one subscriber holds."""
+    client = scope.get("client")
+    if not client:
+        return "unknown"
+    host = str(client[0])
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 Info = StrawberryInfo[Context, None]

@@ -19,6 +19,7 @@ import pytest
 from graphql import get_introspection_query
 
 from api.app import MAX_BODY_BYTES, create_app
+from api.context import client_address
 from api.limits import operation_cost
 from api.schema import MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS, build_schema
 from loyalty import tokens
@@ -383,6 +384,56 @@ def test_a_full_catalogue_page_with_every_reward_field_is_under_the_limit():
     page = f"{{ rewards(first: 100) {{ edges {{ cursor node {{ {fields} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
 
     assert cost_of(page) <= MAX_COST < cost_of(catalogue_pages(MAX_ALIASES))
+
+
+# -- callers without a key -------------------------------------------------------------------------
+
+
+async def test_callers_without_a_key_are_limited_per_client_address(database):
+    app = create_app(replace(database, public_rate_limit=3), migrate=False)
+
+    async def from_address(address: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=(address, 40_000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post("/graphql", json={"query": HEALTHY}, headers=headers)
+
+    allowed = [await from_address("203.0.113.7") for _ in range(3)]
+    over = await from_address("203.0.113.7")
+    other_address = await from_address("198.51.100.2")
+    with_a_key = await from_address("203.0.113.7", STOREFRONT)
+
+    assert [r.status_code for r in allowed] == [200, 200, 200]
+    assert over.status_code == 429
+    assert 1 <= int(over.headers["retry-after"]) <= 20  # one request a 20 s at 3 a minute
+    assert over.json()["errors"][0]["message"].startswith("too many requests without a key")
+    assert other_address.status_code == 200
+    assert with_a_key.status_code == 200
+
+
+async def test_without_a_limit_setting_callers_without_a_key_are_not_limited(database):
+    app = create_app(replace(database, public_rate_limit=0), migrate=False)
+    transport = httpx.ASGITransport(app=app)
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        statuses = {
+            (await client.post("/graphql", json={"query": HEALTHY})).status_code for _ in range(30)
+        }
+
+    assert statuses == {200}
+
+
+@pytest.mark.parametrize(
+    ("client", "address"),
+    [
+        (("203.0.113.7", 1), "203.0.113.7"),
+        (("2001:db8:aa:bb:1:2:3:4", 1), "2001:db8:aa:bb::/64"),
+        (("2001:db8:aa:bb:ffff::9", 1), "2001:db8:aa:bb::/64"),
+        (("::ffff:203.0.113.7", 1), "203.0.113.7"),
+        (None, "unknown"),
+    ],
+)
+def test_client_addresses_count_ipv6_by_its_64_block(client, address):
+    assert client_address({"type": "http", "client": client}) == address
 
 
 # -- request shapes ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.types import Scope
 from strawberry.types import Info as StrawberryInfo
 
-from loyalty import rules
+from loyalty import guessing, rules
 from loyalty.settings import Settings
 
 
@@ -31,6 +31,15 @@ class Context:
     response: Any = None
     _program: rules.ProgramConfig | None = field(default=None, init=False, repr=False)
     _program_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    @property
+    def client_address(self) -> str:
+        """The caller's address (see ``client_address``); "unknown" outside HTTP."""
+        return client_address(self.request.scope) if self.request is not None else "unknown"
+
+    def shopper(self, shopper_id: str | None) -> str:
+        """Whom a checkout call counts failed codes for (see ``loyalty.guessing``)."""
+        return guessing.shopper(self.role.value, self.member_id, shopper_id, self.client_address)
 
     async def program(self) -> rules.ProgramConfig:
         """The programme's configuration, looked up once per request (the process's copy)."""

@@ -2,6 +2,8 @@
 
 import pytest
 
+from loyalty import guessing
+from loyalty.errors import InvalidInput
 from loyalty.ratelimit import FailureLimiter, RequestLimiter
 
 
@@ -64,3 +66,17 @@ def test_request_limiter_forgets_callers_whose_bucket_filled_up_again():
 def test_a_request_limit_below_one_a_minute_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         RequestLimiter(per_minute=0)
+
+
+def test_failures_count_for_the_member_else_the_shopper_else_the_address():
+    member = guessing.shopper("storefront", 7, "session-1", "203.0.113.7")
+    shopper = guessing.shopper("storefront", None, "session-1", "203.0.113.7")
+    address = guessing.shopper("storefront", None, None, "203.0.113.7")
+    admin = guessing.shopper("admin", None, "session-1", "203.0.113.7")
+
+    assert member == "storefront/member:7"
+    assert shopper == "storefront/shopper:session-1"
+    assert address == "storefront/address:203.0.113.7"
+    assert len({member, shopper, address, admin}) == 4
+    with pytest.raises(InvalidInput, match="shopperId"):
+        guessing.shopper("storefront", None, "", "203.0.113.7")

@@ -22,6 +22,7 @@ from api.auth import Unauthenticated, authenticate
 from api.context import Context
 from api.metrics import MetricsMiddleware, metrics
 from api.schema import build_schema
+from api.throttle import PublicRateLimit
 from loyalty import db
 from loyalty.settings import Settings, from_env
 
@@ -147,7 +148,11 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     graphql = LoyaltyGraphQL(settings)
     app = Starlette(
         routes=[
-            Route("/graphql", Authenticated(graphql, settings), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                Authenticated(PublicRateLimit(graphql, settings), settings),
+                methods=["GET", "POST"],
+            ),
             Route("/webhooks/orders", webhooks.order_webhook, methods=["POST"]),
             Route("/webhooks/refunds", webhooks.refund_webhook, methods=["POST"]),
             Route("/healthz", healthz),

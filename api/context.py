@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import ipaddress
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from starlette.types import Scope
 from strawberry.types import Info as StrawberryInfo
 
+from loyalty import guessing, rules
 from loyalty.settings import Settings
 
 
@@ -25,6 +29,43 @@ class Context:
     member_id: int | None = None
     request: Any = None
     response: Any = None
+    _program: rules.ProgramConfig | None = field(default=None, init=False, repr=False)
+    _program_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    @property
+    def client_address(self) -> str:
+        """The caller's address (see ``client_address``); "unknown" outside HTTP."""
+        return client_address(self.request.scope) if self.request is not None else "unknown"
+
+    def shopper(self, shopper_id: str | None) -> str:
+        """Whom a checkout call counts failed codes for (see ``loyalty.guessing``)."""
+        return guessing.shopper(self.role.value, self.member_id, shopper_id, self.client_address)
+
+    async def program(self) -> rules.ProgramConfig:
+        """The programme's configuration, looked up once per request (the process's copy)."""
+        async with self._program_lock:
+            if self._program is None:
+                self._program = await rules.program_config()
+        return self._program
+
+
+def client_address(scope: Scope) -> str:
+    """The address a request came from, as uvicorn reports it (it believes X-Forwarded-For
+    only from the proxies in its FORWARDED_ALLOW_IPS). An IPv6 address counts by its /64, the
+    block one subscriber holds."""
+    client = scope.get("client")
+    if not client:
+        return "unknown"
+    host = str(client[0])
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 Info = StrawberryInfo[Context, None]

@@ -11,10 +11,8 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -23,6 +21,7 @@ from strawberry.tools import merge_types
 from api.context import VisibleError
 from api.events.mutations import EventMutation
 from api.events.queries import EventQuery
+from api.limits import QueryCostLimiter, document_limits
 from api.members.mutations import MemberMutation
 from api.members.queries import MemberQuery
 from api.orders.mutations import OrderMutation
@@ -39,6 +38,9 @@ SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
+# A full page of 100 rewards with every field costs about 2,700; 30 aliases of a 100-reward
+# page cost over 9,000 (api/limits.py says how cost is counted).
+MAX_COST = 5000
 
 Query = merge_types(
     "Query",
@@ -56,16 +58,14 @@ def _should_mask(error: GraphQLError) -> bool:
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     """The schema; production mode turns introspection off."""
-    # The limit rules are built once: ValidationCache keys on the rule classes, and a rule class
+    # The limit rule is built once: ValidationCache keys on the rule classes, and a rule class
     # made per request would make every validation a cache miss.
-    limits = [
-        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-    ]
+    limits = [document_limits(max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES)]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaskErrors(should_mask_error=_should_mask),
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryCostLimiter(max_cost=MAX_COST),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]

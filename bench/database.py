@@ -36,6 +36,8 @@ def server_env(settings: Settings) -> dict[str, str]:
         "LOYALTY_SECRET": settings.secret.value,
         "LOYALTY_WEBHOOK_SECRET": settings.webhook_secret.value,
         "LOYALTY_DB_POOL_MAX": str(settings.db_pool_max),
+        # The load generator is one address sending the keyless baseline query by the thousand.
+        "LOYALTY_PUBLIC_RATE_LIMIT": "0",
     }
 
 

@@ -72,6 +72,7 @@ class Settings:
     production: bool = False
     model_dir: str = "models_store"
     db_pool_max: int = 10
+    public_rate_limit: int = 120  # requests a minute per client address without a key; 0: off
 
     @property
     def is_sqlite(self) -> bool:
@@ -165,6 +166,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         production=_bool(env, "LOYALTY_PRODUCTION", False),
         model_dir=env.get("LOYALTY_MODEL_DIR", "models_store"),
         db_pool_max=_int(env, "LOYALTY_DB_POOL_MAX", 10, minimum=1),
+        public_rate_limit=_int(env, "LOYALTY_PUBLIC_RATE_LIMIT", 120),
     )
 
 

@@ -19,10 +19,13 @@ import pytest
 from graphql import get_introspection_query
 
 from api.app import MAX_BODY_BYTES, create_app
-from api.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, build_schema
+from api.context import client_address
+from api.limits import operation_cost
+from api.schema import MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS, build_schema
 from loyalty import tokens
 from loyalty.settings import Settings
 from models import LedgerEntry, Member
+from tests.api.test_query_count import logged_queries
 from tests.support import ADMIN_KEY, STOREFRONT_KEY, enroll
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -192,6 +195,33 @@ async def test_circular_fragments_are_refused(clients, fragments):
     assert any(m.startswith("Cannot spread fragment 'A' within itself") for m in messages(result))
 
 
+# -- fragment fan-out ---------------------------------------------------------------------------
+
+
+def fan_out(levels: int, leaf: str) -> str:
+    """Each fragment spreads the next twice: 2^levels copies of ``leaf`` in a few hundred bytes."""
+    fragments = "".join(
+        f"fragment F{i} on Program {{ ...F{i + 1} ...F{i + 1} }} " for i in range(levels)
+    )
+    return f"{{ program {{ ...F0 }} }} {fragments}fragment F{levels} on Program {{ {leaf} }}"
+
+
+async def test_fragment_fan_out_is_measured_once_per_fragment(clients):
+    # Walked spread by spread (strawberry's depth and alias limiters) 2^60 steps never end.
+    async with clients() as client:
+        aliases = await post(client, fan_out(60, "n: name"))
+        depth = await post(client, fan_out(60, "f { " * MAX_DEPTH + "name" + " }" * MAX_DEPTH))
+        cost = await post(client, fan_out(60, "name"))
+
+    assert aliases == {
+        "data": None,
+        "errors": [{"message": f"{2**60} aliases found. Allowed: {MAX_ALIASES}"}],
+    }
+    assert f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}" in messages(depth)
+    assert cost["data"] is None
+    assert messages(cost) == [f"query cost {1 + 2**60} is over the limit of {MAX_COST}"]
+
+
 # -- page sizes ----------------------------------------------------------------------------------
 
 
@@ -261,6 +291,149 @@ async def test_first_beyond_a_32_bit_int_is_refused(clients):
 
     assert result["data"] is None
     assert messages(result) == ["Int cannot represent non 32-bit signed integer value: 99999999999"]
+
+
+# -- cost ----------------------------------------------------------------------------------------
+
+
+def catalogue_pages(aliases: int, first: str = "100") -> str:
+    pages = " ".join(
+        f"a{i}: rewards(first: {first}) {{ edges {{ node {{ minTier }} }} }}"
+        for i in range(aliases)
+    )
+    variables = "($n: Int) " if "$n" in first else ""
+    return f"query{variables} {{ {pages} }}"
+
+
+def cost_of(document: str, variables: dict[str, Any] | None = None) -> int:
+    parsed = graphql.parse(document)
+    operation = graphql.get_operation_ast(parsed)
+    assert operation is not None
+    return operation_cost(build_schema()._schema, parsed, operation, variables)
+
+
+async def test_an_expensive_document_is_refused_before_anything_runs(clients):
+    # 30 aliases of a 100-reward page: each reward 3 fields, each page 1 + 100 x 3.
+    document = catalogue_pages(MAX_ALIASES)
+
+    async with clients() as client:
+        with logged_queries() as statements:
+            response = await client.post("/graphql", json={"query": document})
+
+    assert response.status_code == 200
+    assert response.json()["data"] is None
+    assert messages(response.json()) == [f"query cost 9030 is over the limit of {MAX_COST}"]
+    assert statements == []
+
+
+@pytest.mark.parametrize(("n", "served"), [(100, False), (10, True), (None, True)])
+async def test_page_sizes_given_as_variables_are_counted(clients, n, served):
+    # The same 30 pages with first: $n; unset, the argument's default (20) counts.
+    async with clients() as client:
+        result = await post(client, catalogue_pages(MAX_ALIASES, "$n"), {"n": n})
+
+    if served:
+        assert messages(result) == [] and len(result["data"]) == MAX_ALIASES
+    else:
+        assert messages(result) == [f"query cost 9030 is over the limit of {MAX_COST}"]
+
+
+def test_nested_pages_multiply_and_fragments_count_where_spread():
+    members = (
+        "{ members(first: 50) { edges { node { transactions(first: 10) { edges { cursor } } } } } }"
+    )
+    spread = "{ ...Page ...Page } fragment Page on Query { rewards(first: 5) { edges { cursor } } }"
+    defaulted = "query($n: Int = 40) { rewards(first: $n) { edges { cursor } } }"
+
+    assert cost_of(members) == 1 + 50 * (1 + 1 + (1 + 10 * (1 + 1)))
+    assert cost_of(spread) == 2 * (1 + 5 * 2)
+    assert cost_of(defaulted) == 1 + 40 * 2
+    assert cost_of(defaulted, {"n": 3}) == 1 + 3 * 2
+
+
+README_QUERIES = {
+    "app home screen": """{ me { pointsBalance lifetimePoints expiringPoints(withinDays: 30)
+        transactions(first: 10) {
+          edges { node { kind points balanceAfter createdAt expiresAt source } }
+          pageInfo { hasNextPage endCursor } } } }""",
+    "account page": """{ me { tier { name } tierProgress { nextTier { name } missing }
+        offers(first: 5) { kind score reason product { sku name } }
+        coupons(first: 5) { edges { node { code status expiresAt } } }
+        referrals { invited converted pointsEarned } referralCode } }""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(README_QUERIES))
+async def test_the_readme_queries_are_served_well_under_the_cost_limit(clients, database, name):
+    token, _ = tokens.issue((await enroll()).id, database)
+
+    async with clients() as client:
+        result = await post(
+            client, README_QUERIES[name], headers={"Authorization": f"Bearer {token}"}
+        )
+
+    assert messages(result) == [] and result["data"]["me"]
+    assert cost_of(README_QUERIES[name]) * 20 < MAX_COST
+
+
+def test_a_full_catalogue_page_with_every_reward_field_is_under_the_limit():
+    schema = graphql.build_schema(build_schema().as_str())
+    reward = schema.type_map["Reward"]
+    assert isinstance(reward, graphql.GraphQLObjectType)
+    fields = " ".join(reward.fields)
+    page = f"{{ rewards(first: 100) {{ edges {{ cursor node {{ {fields} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+
+    assert cost_of(page) <= MAX_COST < cost_of(catalogue_pages(MAX_ALIASES))
+
+
+# -- callers without a key -------------------------------------------------------------------------
+
+
+async def test_callers_without_a_key_are_limited_per_client_address(database):
+    app = create_app(replace(database, public_rate_limit=3), migrate=False)
+
+    async def from_address(address: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=(address, 40_000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post("/graphql", json={"query": HEALTHY}, headers=headers)
+
+    allowed = [await from_address("203.0.113.7") for _ in range(3)]
+    over = await from_address("203.0.113.7")
+    other_address = await from_address("198.51.100.2")
+    with_a_key = await from_address("203.0.113.7", STOREFRONT)
+
+    assert [r.status_code for r in allowed] == [200, 200, 200]
+    assert over.status_code == 429
+    assert 1 <= int(over.headers["retry-after"]) <= 20  # one request a 20 s at 3 a minute
+    assert over.json()["errors"][0]["message"].startswith("too many requests without a key")
+    assert other_address.status_code == 200
+    assert with_a_key.status_code == 200
+
+
+async def test_without_a_limit_setting_callers_without_a_key_are_not_limited(database):
+    app = create_app(replace(database, public_rate_limit=0), migrate=False)
+    transport = httpx.ASGITransport(app=app)
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        statuses = {
+            (await client.post("/graphql", json={"query": HEALTHY})).status_code for _ in range(30)
+        }
+
+    assert statuses == {200}
+
+
+@pytest.mark.parametrize(
+    ("client", "address"),
+    [
+        (("203.0.113.7", 1), "203.0.113.7"),
+        (("2001:db8:aa:bb:1:2:3:4", 1), "2001:db8:aa:bb::/64"),
+        (("2001:db8:aa:bb:ffff::9", 1), "2001:db8:aa:bb::/64"),
+        (("::ffff:203.0.113.7", 1), "203.0.113.7"),
+        (None, "unknown"),
+    ],
+)
+def test_client_addresses_count_ipv6_by_its_64_block(client, address):
+    assert client_address({"type": "http", "client": client}) == address
 
 
 # -- request shapes ------------------------------------------------------------------------------

@@ -104,6 +104,11 @@ class RedeemRewardInput:
 class UseCouponInput:
     code: str
     order_external_id: str
+    shopper_id: str | None = strawberry.field(
+        default=None,
+        description="The storefront's id for its shopper or session: failed codes count "
+        "per shopper.",
+    )
 
 
 @strawberry.input

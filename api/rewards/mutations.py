@@ -16,7 +16,7 @@ from api.rewards.inputs import (
     UseCouponInput,
 )
 from api.rewards.types import CouponType, DonationType, RewardType
-from loyalty import members, rewards
+from loyalty import guessing, members, rewards
 
 
 @strawberry.type
@@ -81,8 +81,9 @@ class RewardMutation:
     )
     @payload(CouponPayload)
     async def use_coupon(self, info: Info, input: UseCouponInput) -> CouponPayload:
-        require(info, *STAFF)
-        coupon, replayed = await rewards.use(input.code, input.order_external_id)
+        context = require(info, *STAFF)
+        shopper = context.shopper(input.shopper_id)
+        coupon, replayed = await guessing.use(shopper, input.code, input.order_external_id)
         return CouponPayload(coupon=CouponType.from_row(coupon), replayed=replayed)
 
     @strawberry.mutation(description="Cancel an unused coupon; its points come back.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
@@ -10,13 +11,12 @@ from api.context import STAFF, Info, Role, require
 from api.relay import Connection, connection, decode_cursor, encode_cursor, page_size
 from api.rewards.inputs import CartLineInput
 from api.rewards.types import CauseTotal, CouponCheck, RewardType
-from loyalty import rewards
-from loyalty.errors import ErrorCode
+from loyalty import guessing, rewards
 from loyalty.money import from_cents
-from loyalty.ratelimit import FailureLimiter
 
-# Unknown codes per calling key per minute; a storefront validates for all its shoppers.
-GUESS_LIMIT = FailureLimiter(limit=300, window=60.0)
+SHOPPER_ID = strawberry.argument(
+    description="The storefront's id for its shopper or session: failed codes count per shopper."
+)
 
 
 @strawberry.type
@@ -44,17 +44,12 @@ class RewardQuery:
         code: str,
         cart: list[CartLineInput] | None = None,
         shipping: Decimal = Decimal(0),
+        shopper_id: Annotated[str | None, SHOPPER_ID] = None,
     ) -> CouponCheck:
         context = require(info, *STAFF)
-        caller = context.role.value
-        if GUESS_LIMIT.blocked(caller):
-            blocked = rewards.CouponCheck(
-                False, ErrorCode.RATE_LIMITED, "too many invalid codes; try again in a minute"
-            )
-            return CouponCheck.from_check(code, blocked, show_coupon=False)
-        check = await rewards.validate(code, [line.to_domain() for line in cart or []], shipping)
-        if check.code == ErrorCode.COUPON_NOT_FOUND:
-            GUESS_LIMIT.fail(caller)
+        shopper = context.shopper(shopper_id)
+        lines = [line.to_domain() for line in cart or []]
+        check = await guessing.validate(shopper, code, lines, shipping)
         return CouponCheck.from_check(code, check, show_coupon=True)
 
     @strawberry.field(description="Donations per charity cause (admin).")

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
+from api.context import Info
 from api.relay import encode_id
 from loyalty import rewards
 from loyalty.money import from_cents
@@ -48,10 +49,13 @@ class RewardType:
     )
 
     @strawberry.field(description="Only members at this tier or above may redeem it.")
-    async def min_tier(self) -> str | None:
+    async def min_tier(self, info: Info) -> str | None:
         if self.min_tier_id is None:
             return None
-        tier = await Tier.get_or_none(id=self.min_tier_id)
+        # Active tiers come from the configuration the request already holds; a tier
+        # deactivated since the reward was made is read by its id.
+        tier = (await info.context.program()).tier(self.min_tier_id)
+        tier = tier or await Tier.get_or_none(id=self.min_tier_id)
         return tier.name if tier else None
 
     @classmethod

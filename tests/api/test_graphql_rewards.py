@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -363,24 +364,183 @@ async def test_tier_only_reward_needs_the_tier(database):
     assert bad_tier["createReward"]["userErrors"] == [{"field": ["minTier"], "code": "INVALID"}]
 
 
-async def test_unknown_codes_are_rate_limited_per_key(database, monkeypatch):
-    from api.rewards import queries
+@pytest.fixture
+def guesses(monkeypatch):
+    """A fresh failure limiter with the production limit (tests share the process)."""
+    from loyalty import guessing
     from loyalty.ratelimit import FailureLimiter
 
-    monkeypatch.setattr(queries, "GUESS_LIMIT", FailureLimiter(limit=5, window=60))
+    limiter = FailureLimiter(limit=guessing.GUESSES.limit, window=guessing.GUESSES.window)
+    monkeypatch.setattr(guessing, "GUESSES", limiter)
+    return limiter
+
+
+def junk_codes(count: int, start: int = 0) -> list[str]:
+    """Well-formed codes (16 symbols of the alphabet) that no coupon has."""
+    from loyalty.rewards import CODE_ALPHABET
+
+    def code(n: int) -> str:
+        symbols = "".join(CODE_ALPHABET[(n // 31**k) % 31] for k in range(4))
+        return f"ZZZZ-YYYY-XXXX-{symbols}"
+
+    return [code(n) for n in range(start, start + count)]
+
+
+async def validate_many(settings, codes: list[str], shopper: str | None) -> list[dict]:
+    """One request of aliased validateCoupon calls (30 at most, the alias limit)."""
+    aliases = " ".join(
+        f"c{i}: validateCoupon(code: {json.dumps(code)}, shopperId: {json.dumps(shopper)}) "
+        "{ valid errorCode }"
+        for i, code in enumerate(codes)
+    )
+    data = await gql(settings, f"{{ {aliases} }}", role=Role.STOREFRONT)
+    return list(data.values())
+
+
+async def validate_as(settings, code: str, shopper: str | None) -> dict:
+    return (await validate_many(settings, [code], shopper))[0]
+
+
+async def use_many(settings, codes: list[str], shopper: str | None) -> list[dict]:
+    aliases = " ".join(
+        f'u{i}: useCoupon(input: {{code: {json.dumps(code)}, orderExternalId: "o-{i}", '
+        f"shopperId: {json.dumps(shopper)}}}) {{ coupon {{ status }} userErrors {{ code }} }}"
+        for i, code in enumerate(codes)
+    )
+    data = await gql(settings, f"mutation {{ {aliases} }}", role=Role.STOREFRONT)
+    return list(data.values())
+
+
+async def test_one_shoppers_junk_codes_do_not_lock_out_other_shoppers(database, guesses):
     member = await member_with(database, 100)
-    reward_id = await create(database, kind="FREE_SHIPPING")
-    real = (await redeem(database, member, reward_id))["coupon"]["code"]
-
-    guesses = [
-        await validate(database, f"AAAA-BBBB-CCCC-{i:04d}".replace("0", "2")) for i in range(5)
+    real = (await redeem(database, member, await create(database, kind="FREE_SHIPPING")))["coupon"][
+        "code"
     ]
-    blocked = await validate(database, real)
-    admin = await gql(database, VALIDATE, {"code": real, "cart": CART})
 
-    assert {g["errorCode"] for g in guesses} == {"COUPON_NOT_FOUND"}
-    assert blocked["errorCode"] == "RATE_LIMITED" and blocked["valid"] is False
-    assert admin["validateCoupon"]["valid"] is True
+    # Ten requests of 30 aliases on junk codes, all for one shopper.
+    answers = [
+        answer
+        for batch in range(10)
+        for answer in await validate_many(database, junk_codes(30, 30 * batch), "mallory")
+    ]
+    other_shopper = await validate_as(database, real, "ann")
+    no_shopper = await validate_as(database, real, None)
+    same_shopper = await validate_as(database, real, "mallory")
+
+    assert len(answers) == guesses.limit == 300
+    assert {a["errorCode"] for a in answers} == {"COUPON_NOT_FOUND"}
+    assert other_shopper == {"valid": True, "errorCode": None}
+    assert no_shopper == {"valid": True, "errorCode": None}
+    assert same_shopper == {"valid": False, "errorCode": "RATE_LIMITED"}
+
+
+async def test_malformed_codes_are_not_counted_as_guesses(database, guesses):
+    member = await member_with(database, 100)
+    real = (await redeem(database, member, await create(database, kind="FREE_SHIPPING")))["coupon"][
+        "code"
+    ]
+    malformed = [
+        *(f"ZZZZ-YYYY-XXXX-{i:04d}" for i in range(100)),  # 0 and 1 are not in the alphabet
+        *(f"ZZZZ-YYYY-XXXX-{i:03d}".replace("0", "Z") for i in range(100)),  # 15 symbols
+        *(f"O{i}" for i in range(100)),
+        "",
+    ]
+
+    answers = []
+    for start in range(0, len(malformed), 30):
+        answers += await validate_many(database, malformed[start : start + 30], "mallory")
+    afterwards = await validate_as(database, real, "mallory")
+
+    assert len(answers) == 301 > guesses.limit
+    assert {a["errorCode"] for a in answers} == {"COUPON_NOT_FOUND"}
+    assert afterwards == {"valid": True, "errorCode": None}
+
+
+async def test_use_coupon_counts_and_obeys_the_same_limit(database, guesses):
+    member = await member_with(database, 200)
+    reward_id = await create(database, kind="FREE_SHIPPING")
+    first = (await redeem(database, member, reward_id))["coupon"]["code"]
+    second = (await redeem(database, member, reward_id))["coupon"]["code"]
+
+    answers = []
+    for batch in range(10):
+        answers += await use_many(database, junk_codes(30, 30 * batch), "mallory")
+    before = await Coupon.all().order_by("id").values("code", "status", "order_external_id")
+    refused = (await use_many(database, [first], "mallory"))[0]
+    validated = await validate_as(database, second, "mallory")
+    after = await Coupon.all().order_by("id").values("code", "status", "order_external_id")
+    other_shopper = (await use_many(database, [first], "ann"))[0]
+
+    assert [a["userErrors"] for a in answers] == [[{"code": "COUPON_NOT_FOUND"}]] * 300
+    assert refused == {"coupon": None, "userErrors": [{"code": "RATE_LIMITED"}]}
+    assert validated == {"valid": False, "errorCode": "RATE_LIMITED"}
+    assert after == before
+    assert other_shopper == {"coupon": {"status": "USED"}, "userErrors": []}
+
+
+async def test_a_shopper_id_over_128_characters_is_refused(database, guesses):
+    query = '{ validateCoupon(code: "x", shopperId: "%s") { valid } }'
+
+    at_limit = await gql(database, query % ("s" * 128), role=Role.STOREFRONT)
+    over = await gql_errors(database, query % ("s" * 129), role=Role.STOREFRONT)
+
+    assert at_limit == {"validateCoupon": {"valid": False}}
+    assert over == ["shopperId must be 1 to 128 characters"]
+
+
+async def test_min_tier_names_a_tier_deactivated_after_the_reward_was_made(database):
+    from loyalty import rules
+    from models import TierBasis, TierWindow
+
+    tier = {"basis": TierBasis.POINTS, "window": TierWindow.LIFETIME, "threshold": 500}
+    gold = await rules.save_tier(name="Gold", **tier)
+    await create(database, kind="FREE_SHIPPING", minTier="Gold")
+    await create(database, kind="FREE_SHIPPING", pointsCost=200)
+    query = "{ rewards { edges { node { pointsCost minTier } } } }"
+
+    active = await gql(database, query, role=Role.PUBLIC)
+    await rules.save_tier(name="Gold", **tier, active=False, tier_id=gold.id)
+    inactive = await gql(database, query, role=Role.PUBLIC)
+
+    expected = [{"pointsCost": 100, "minTier": "Gold"}, {"pointsCost": 200, "minTier": None}]
+    assert [e["node"] for e in active["rewards"]["edges"]] == expected
+    assert [e["node"] for e in inactive["rewards"]["edges"]] == expected
+
+
+async def test_without_a_shopper_id_failures_count_per_client_address(database, guesses):
+    import httpx
+
+    from api.app import create_app
+    from tests.support import STOREFRONT_KEY
+
+    member = await member_with(database, 100)
+    real = (await redeem(database, member, await create(database, kind="FREE_SHIPPING")))["coupon"][
+        "code"
+    ]
+    app = create_app(database, migrate=False)
+
+    async def validate_from(address: str, codes: list[str]) -> list[dict]:
+        aliases = " ".join(
+            f"c{i}: validateCoupon(code: {json.dumps(c)}) {{ valid errorCode }}"
+            for i, c in enumerate(codes)
+        )
+        transport = httpx.ASGITransport(app=app, client=(address, 40_000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": f"{{ {aliases} }}"},
+                headers={"Authorization": f"Bearer {STOREFRONT_KEY}"},
+            )
+        assert response.status_code == 200 and "errors" not in response.json(), response.text
+        return list(response.json()["data"].values())
+
+    for batch in range(10):
+        await validate_from("203.0.113.7", junk_codes(30, 30 * batch))
+    same_address = await validate_from("203.0.113.7", [real])
+    other_address = await validate_from("198.51.100.2", [real])
+
+    assert same_address == [{"valid": False, "errorCode": "RATE_LIMITED"}]
+    assert other_address == [{"valid": True, "errorCode": None}]
 
 
 @pytest.mark.parametrize("quantity", [0, -1])

@@ -160,3 +160,47 @@ async def test_record_order_query_count_does_not_grow_with_lines(database):
     # The programme's configuration comes from the process's copy, not from its tables.
     config_tables = ("earning_rules", "campaigns", "earning_caps", '"tiers"', "plans")
     assert not [q for q in thirty if any(t in q for t in config_tables)], thirty
+
+
+CATALOGUE = "{ rewards(first: 100) { edges { node { name pointsCost minTier } } } }"
+
+
+async def catalogue_queries(settings: Settings) -> tuple[list[str], list[dict[str, object]]]:
+    """The statements the public catalogue page runs, and the rewards it listed."""
+    with logged_queries() as queries:
+        data = await gql(settings, CATALOGUE, role=Role.PUBLIC)
+    return queries, [edge["node"] for edge in data["rewards"]["edges"]]
+
+
+async def test_catalogue_query_count_does_not_grow_with_tier_only_rewards(database):
+    """Reward.minTier comes from the configuration the request already holds: no N+1."""
+    from loyalty import rewards, rules
+    from models import TierBasis, TierWindow
+
+    for name, threshold in (("Silver", 100), ("Gold", 500)):
+        await rules.save_tier(
+            name=name, threshold=threshold, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+        )
+
+    async def add_rewards(count: int, start: int) -> None:
+        for i in range(start, start + count):
+            tier = ("Silver", "Gold")[i % 2]
+            await rewards.create_reward(
+                rewards.RewardInput(
+                    name=f"Perk {i:02d}", kind="free_shipping", points_cost=10 + i, min_tier=tier
+                )
+            )
+
+    await add_rewards(1, 0)
+    await gql(database, CATALOGUE, role=Role.PUBLIC)  # connection opened, configuration read
+    one, one_listed = await catalogue_queries(database)
+    await add_rewards(29, 1)
+    await gql(database, CATALOGUE, role=Role.PUBLIC)
+    thirty, thirty_listed = await catalogue_queries(database)
+
+    assert one_listed == [{"name": "Perk 00", "pointsCost": 10, "minTier": "Silver"}]
+    assert len(thirty_listed) == 30
+    assert [r["minTier"] for r in thirty_listed] == ["Silver", "Gold"] * 15
+    assert one, "no SQL statement was logged: the counter is not seeing the queries"
+    assert len(thirty) == len(one), f"1 reward: {one}\n30 rewards: {thirty}"
+    assert not [q for q in thirty if '"tiers"' in q], thirty

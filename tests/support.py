@@ -16,6 +16,7 @@ SCHEMA = build_schema()
 ADMIN_KEY = "test-admin-key"
 STOREFRONT_KEY = "test-storefront-key"
 WEBHOOK_SECRET = "test-webhook-secret"
+EVENTS_SECRET = "test-events-secret"
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
@@ -25,6 +26,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         storefront_key=Secret(STOREFRONT_KEY),
         secret=Secret("test-signing-secret-of-enough-length"),
         webhook_secret=Secret(WEBHOOK_SECRET),
+        events_secret=Secret(EVENTS_SECRET),
     )
     return replace(settings, **overrides)
 

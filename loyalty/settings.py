@@ -2,7 +2,8 @@
 
 With no settings at all the service runs on a SQLite file in the working directory and keeps
 generated keys in a local file (``.loyalty-secrets.json``, readable by its owner only) so
-restarts keep them.
+restarts keep them. In production mode every key must be at least ``MIN_KEY_BYTES`` long and
+no placeholder.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ KEYS = ("admin_key", "storefront_key", "secret", "webhook_secret", "events_secre
 """Every key; missing ones are generated into the secrets file."""
 API_KEYS = ("admin_key", "storefront_key", "secret", "webhook_secret")
 """The keys the API itself needs (outgoing events are signed by the batch commands)."""
+MIN_KEY_BYTES = 32
+PLACEHOLDER = "change-me"
 
 
 def variable(name: str) -> str:
@@ -101,11 +104,29 @@ class Settings:
         return [name for name in names if not getattr(self, name)]
 
     def require_secrets(self, names: Sequence[str] = API_KEYS) -> None:
-        """Fail loudly, naming each missing secret."""
+        """Fail loudly, naming each missing secret and, in production, each weak one."""
         missing = self.missing_secrets(names)
         if missing:
             listed = ", ".join(variable(name) for name in missing)
             raise ConfigError(f"missing required settings: {listed}")
+        if self.production:
+            weak = [
+                problem
+                for name in names
+                if (problem := weak_key(variable(name), getattr(self, name).value))
+            ]
+            if weak:
+                raise ConfigError("production mode refuses weak keys: " + "; ".join(weak))
+
+
+def weak_key(variable_name: str, value: str) -> str | None:
+    """Why a key is too weak for production, naming its variable; None when it will do."""
+    if PLACEHOLDER in value.lower():
+        return f"{variable_name} is a placeholder (contains {PLACEHOLDER!r})"
+    size = len(value.encode())
+    if size < MIN_KEY_BYTES:
+        return f"{variable_name} is {size} bytes, at least {MIN_KEY_BYTES} are needed"
+    return None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:

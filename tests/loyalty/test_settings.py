@@ -1,4 +1,4 @@
-"""Keys: where every command finds them and how the secrets file is kept."""
+"""Keys: where every command finds them, how the secrets file is kept, what production refuses."""
 
 from __future__ import annotations
 
@@ -7,19 +7,23 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from api.app import create_app
 from loyalty import cli
 from loyalty.settings import (
     KEYS,
     ConfigError,
     Secret,
     Settings,
+    from_env,
     variable,
     with_local_secrets,
 )
+from tests.support import make_settings
 
 STRONG = "k" * 32
 
@@ -165,3 +169,69 @@ def test_keys_set_in_the_environment_win_over_the_secrets_file(tmp_path, monkeyp
     assert settings.events_secret.value == "from-the-environment-" + STRONG
     assert settings.admin_key.value == f"file-admin_key-{STRONG}"
     assert "LOYALTY_EVENTS_SECRET" not in capsys.readouterr().out
+
+
+def production_env(**keys: str) -> dict[str, str]:
+    env = {variable(name): f"{name}-{STRONG}" for name in KEYS}
+    return {**env, "LOYALTY_PRODUCTION": "true", **keys}
+
+
+@pytest.mark.parametrize(
+    ("variable_name", "value", "reason"),
+    [
+        ("LOYALTY_ADMIN_KEY", "change-me-admin-key", "placeholder"),
+        ("LOYALTY_WEBHOOK_SECRET", "Change-Me-" + STRONG, "placeholder"),
+        ("LOYALTY_STOREFRONT_KEY", "s" * 31, "31 bytes"),
+        ("LOYALTY_SECRET", "short", "5 bytes"),
+        ("LOYALTY_EVENTS_SECRET", "é" * 15, "30 bytes"),
+    ],
+)
+def test_production_refuses_a_weak_key_naming_its_variable(variable_name, value, reason):
+    settings = from_env(production_env(**{variable_name: value}))
+
+    with pytest.raises(ConfigError, match=variable_name) as refused:
+        settings.require_secrets(KEYS)
+
+    assert reason in str(refused.value)
+    assert value not in str(refused.value)  # the message names the key, never shows it
+
+
+def test_production_accepts_keys_of_32_bytes_and_development_accepts_any():
+    from_env(production_env(LOYALTY_ADMIN_KEY="a" * 32)).require_secrets(KEYS)
+    development = production_env(LOYALTY_PRODUCTION="false", LOYALTY_ADMIN_KEY="change-me")
+    from_env(development).require_secrets(KEYS)
+
+
+def test_the_api_does_not_start_in_production_with_a_placeholder_key():
+    settings = make_settings("sqlite://unused.sqlite3", production=True)
+
+    create_app(settings, migrate=False)
+    with pytest.raises(ConfigError, match="LOYALTY_ADMIN_KEY"):
+        create_app(replace(settings, admin_key=Secret("change-me-admin-key")), migrate=False)
+
+
+@pytest.mark.usefixtures("no_key_variables")
+def test_every_command_refuses_to_start_in_production_with_a_weak_key(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    for name, value in production_env(LOYALTY_STOREFRONT_KEY="change-me-storefront").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LOYALTY_DATABASE_URL", f"sqlite://{tmp_path}/never.sqlite3")
+
+    for command in (["check"], ["dispatch"], ["jobs", "run"], ["migrate"]):
+        assert cli.main(command) == 2
+        assert "LOYALTY_STOREFRONT_KEY" in capsys.readouterr().err
+    assert not (tmp_path / "never.sqlite3").exists()
+
+
+def test_compose_takes_every_key_from_the_env_file_and_the_image_runs_in_production():
+    root = Path(__file__).resolve().parents[2]
+    compose = (root / "docker-compose.yml").read_text()
+    dockerfile = (root / "Dockerfile").read_text()
+
+    assert "change-me-" not in compose
+    for name in KEYS:
+        assert f"  {variable(name)}: ${{{variable(name)}:?" in compose  # required from .env
+    assert "ENV " in dockerfile and "LOYALTY_PRODUCTION=true" in dockerfile
+    assert ".env" in (root / ".gitignore").read_text().split()

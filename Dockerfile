@@ -6,6 +6,7 @@ COPY loyalty loyalty
 COPY models models
 COPY recommend recommend
 RUN pip install --no-cache-dir .
-ENV OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+# Production: no introspection, GraphiQL or name suggestions; weak or placeholder keys refused.
+ENV OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 LOYALTY_PRODUCTION=true
 EXPOSE 8000
 CMD ["loyalty", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

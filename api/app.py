@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 from api import webhooks
 from api.auth import Unauthenticated, authenticate
 from api.context import Context
+from api.logs import refused
 from api.metrics import MetricsMiddleware, metrics
 from api.schema import build_schema
 from api.throttle import PublicRateLimit
@@ -55,6 +56,7 @@ class Authenticated:
         try:
             caller = authenticate(Headers(scope=scope).get("authorization"), self.settings)
         except Unauthenticated as exc:
+            refused(401, scope["path"], str(exc))
             response = JSONResponse({"errors": [{"message": str(exc)}]}, status_code=401)
             await response(scope, receive, send)
             return
@@ -98,9 +100,9 @@ class BodySizeLimit:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if _NUL.search(body) or b"%00" in scope.get("query_string", b""):
-            response = JSONResponse(
-                {"errors": [{"message": "NUL characters are not allowed"}]}, status_code=400
-            )
+            refusal = "NUL characters are not allowed"
+            refused(400, scope["path"], refusal)
+            response = JSONResponse({"errors": [{"message": refusal}]}, status_code=400)
             await response(scope, receive, send)
             return
         replayed = False
@@ -116,6 +118,7 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body over {self.max_bytes} bytes"
+        refused(413, scope["path"], message)
         response = JSONResponse({"errors": [{"message": message}]}, status_code=413)
         await response(scope, receive, send)
 

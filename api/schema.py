@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -18,10 +17,10 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
-from api.context import VisibleError
 from api.events.mutations import EventMutation
 from api.events.queries import EventQuery
 from api.limits import QueryCostLimiter, document_limits
+from api.logs import Schema, unexpected
 from api.members.mutations import MemberMutation
 from api.members.queries import MemberQuery
 from api.orders.mutations import OrderMutation
@@ -32,7 +31,6 @@ from api.reports.queries import ReportQuery
 from api.rewards.mutations import RewardMutation
 from api.rewards.queries import RewardQuery
 from api.segments.queries import SegmentQuery
-from loyalty.errors import LoyaltyError
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 MAX_DEPTH = 10
@@ -51,18 +49,13 @@ Mutation = merge_types(
 )
 
 
-def _should_mask(error: GraphQLError) -> bool:
-    original = error.original_error
-    return original is not None and not isinstance(original, VisibleError | LoyaltyError)
-
-
 def build_schema(*, production: bool = False) -> strawberry.Schema:
-    """The schema; production mode turns introspection off."""
+    """The schema; production mode turns introspection and name suggestions off."""
     # The limit rule is built once: ValidationCache keys on the rule classes, and a rule class
     # made per request would make every validation a cache miss.
     limits = [document_limits(max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES)]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: MaskErrors(should_mask_error=_should_mask),
+        lambda: MaskErrors(should_mask_error=unexpected),
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: QueryCostLimiter(max_cost=MAX_COST),
@@ -71,7 +64,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, extensions=extensions, production=production)
 
 
 def printed() -> str:

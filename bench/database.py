@@ -23,6 +23,7 @@ def bench_settings(url: str) -> Settings:
         storefront_key=Secret(secrets.token_urlsafe(24)),
         secret=Secret(secrets.token_urlsafe(32)),
         webhook_secret=Secret(secrets.token_urlsafe(24)),
+        events_secret=Secret(secrets.token_urlsafe(24)),
         token_ttl_seconds=6 * 3600,
     )
 
@@ -35,6 +36,7 @@ def server_env(settings: Settings) -> dict[str, str]:
         "LOYALTY_STOREFRONT_KEY": settings.storefront_key.value,
         "LOYALTY_SECRET": settings.secret.value,
         "LOYALTY_WEBHOOK_SECRET": settings.webhook_secret.value,
+        "LOYALTY_EVENTS_SECRET": settings.events_secret.value,
         "LOYALTY_DB_POOL_MAX": str(settings.db_pool_max),
         # The load generator is one address sending the keyless baseline query by the thousand.
         "LOYALTY_PUBLIC_RATE_LIMIT": "0",

@@ -8,34 +8,58 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from loyalty import db
-from loyalty.settings import ConfigError, Settings, from_env, with_local_secrets
+from loyalty.settings import (
+    KEYS,
+    SECRETS_FILE,
+    ConfigError,
+    Settings,
+    from_env,
+    variable,
+    with_local_secrets,
+)
+
+# Keys someone outside the service has to be given; the token-signing secret stays inside.
+_HANDED_OUT = ("admin_key", "storefront_key", "webhook_secret", "events_secret")
 
 
-def _settings_for_serve() -> Settings:
+def load_settings(path: Path | None = None) -> Settings:
+    """The settings every command runs with: the environment, then the secrets file for the
+    keys it does not set (generated there when missing), checked before anything runs."""
     settings = from_env()
-    if settings.missing_secrets():
-        settings, created = with_local_secrets(settings)
-        where = "generated now and kept in" if created else "read from"
-        print(f"Keys {where} .loyalty-secrets.json (set LOYALTY_* variables to override):")
-        print(f"  admin key:      {settings.admin_key.value}")
-        print(f"  storefront key: {settings.storefront_key.value}")
-        print(f"  webhook secret: {settings.webhook_secret.value}")
+    missing = settings.missing_secrets()
+    if missing:
+        settings, generated = with_local_secrets(settings, path)
+        announce_keys(settings, missing, generated, path or Path(SECRETS_FILE))
+    settings.require_secrets(KEYS)
     return settings
+
+
+def announce_keys(
+    settings: Settings, from_file: Sequence[str], generated: Sequence[str], path: Path
+) -> None:
+    """Show a key taken from the secrets file in full only when it was generated just now;
+    afterwards only its fingerprint, so logs of later runs do not carry it."""
+    print(f"Keys from {path} (set LOYALTY_* variables to override):")
+    for name in from_file:
+        key = getattr(settings, name)
+        shown = key.value if name in generated and name in _HANDED_OUT else key.fingerprint()
+        note = " (generated now)" if name in generated else ""
+        print(f"  {variable(name):<24} {shown}{note}")
 
 
 def _export(settings: Settings) -> None:
     """Hand the effective settings to uvicorn worker processes through the environment."""
     os.environ["LOYALTY_DATABASE_URL"] = settings.database_url
-    for name in ("admin_key", "storefront_key", "secret", "webhook_secret"):
-        os.environ["LOYALTY_" + name.upper()] = getattr(settings, name).value
+    for name in KEYS:
+        os.environ[variable(name)] = getattr(settings, name).value
 
 
-def serve(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    settings = _settings_for_serve()
     if settings.is_sqlite and args.workers > 1:
         print("several workers need PostgreSQL (SQLite has one writer); use --workers 1")
         return 2
@@ -77,24 +101,23 @@ async def _check(settings: Settings) -> int:
     return 1 if found else 0
 
 
-def check(_: argparse.Namespace) -> int:
-    return asyncio.run(_check(from_env()))
+def check(_: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_check(settings))
 
 
-def migrate(_: argparse.Namespace) -> int:
-    settings = from_env()
+def migrate(_: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(db.migrate(settings))
     print(f"schema up to date on {settings.database_url}")
     return 0
 
 
-def import_data(args: argparse.Namespace) -> int:
+def import_data(args: argparse.Namespace, settings: Settings) -> int:
     from loyalty import importer
 
-    return asyncio.run(importer.main(from_env(), households=args.households))
+    return asyncio.run(importer.main(settings, households=args.households))
 
 
-def evaluate(args: argparse.Namespace) -> int:
+def evaluate(args: argparse.Namespace, _: Settings) -> int:
     from recommend import evaluation
 
     return evaluation.main(holdout_weeks=args.holdout_weeks)
@@ -117,9 +140,9 @@ async def _jobs(settings: Settings, now: str | None) -> int:
     return 0
 
 
-def jobs_run(args: argparse.Namespace) -> int:
+def jobs_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        return asyncio.run(_jobs(from_env(), args.now))
+        return asyncio.run(_jobs(settings, args.now))
     except ValueError as exc:
         print(f"--now must be an ISO date-time: {exc}", file=sys.stderr)
         return 2
@@ -141,14 +164,14 @@ async def _retrain(settings: Settings, holdout_weeks: int) -> int:
     return 0 if result.published else 1
 
 
-def retrain(args: argparse.Namespace) -> int:
-    return asyncio.run(_retrain(from_env(), args.holdout_weeks))
+def retrain(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_retrain(settings, args.holdout_weeks))
 
 
-def dispatch_events(_: argparse.Namespace) -> int:
+def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
     from loyalty import dispatch
 
-    return asyncio.run(dispatch.main(from_env()))
+    return asyncio.run(dispatch.main(settings))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -194,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        return int(args.run(args, load_settings()))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

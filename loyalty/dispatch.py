@@ -10,7 +10,11 @@ data}`` and the headers
 
 - ``X-Loyalty-Event-Id``: the event's unique id; the same event may arrive more than once
   (at-least-once), so a receiver keeps the ids it has processed and drops repeats;
-- ``X-Loyalty-Hmac-Sha256``: base64(HMAC-SHA256(raw body, secret)), see :func:`verify`.
+- ``X-Loyalty-Hmac-Sha256``: base64(HMAC-SHA256(raw body, events secret)), see :func:`verify`.
+
+Events are signed with their own key (``LOYALTY_EVENTS_SECRET``), never with the secret that
+incoming order webhooks are checked with: a receiver holds the key it verifies with, and with
+the webhook secret it could sign orders of its own. No run starts with an empty key.
 
 A 2xx answer marks the delivery delivered; anything else (or no answer) is retried after
 ``BASE_DELAY * 2**(attempts - 1)`` (capped at ``MAX_DELAY``) until ``MAX_ATTEMPTS``, then the
@@ -55,6 +59,15 @@ def sign(body: bytes, secret: str) -> str:
 def verify(body: bytes, secret: str, signature: str) -> bool:
     """Whether ``signature`` is this body's signature (what a receiver checks)."""
     return hmac.compare_digest(sign(body, secret), signature or "")
+
+
+def signing_key(settings: Settings) -> str:
+    """The key outgoing events are signed with; refuses to go on without one."""
+    if not settings.events_secret:
+        raise ConfigError(
+            "LOYALTY_EVENTS_SECRET is empty: anyone could sign events with an empty key"
+        )
+    return settings.events_secret.value
 
 
 def backoff(attempts: int) -> timedelta:
@@ -126,12 +139,11 @@ async def dispatch_once(
     *,
     urls: Sequence[str],
     send: Sender | None = None,
-    secret: str | None = None,
     batch: int = BATCH,
 ) -> DispatchReport:
     """Queue new events for ``urls`` and attempt every delivery due at ``now`` once."""
+    secret = signing_key(settings)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    secret = secret if secret is not None else settings.webhook_secret.value
     report = DispatchReport(queued=await enqueue(urls, now))
     if not urls:
         return report

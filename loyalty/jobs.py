@@ -84,6 +84,8 @@ async def run(
     Reminders follow ``settings.reminder_days``; events go out when ``webhook_urls`` are given.
     """
     settings = settings or Settings()
+    if webhook_urls:
+        dispatch.signing_key(settings)  # refuse before any job runs, not after them all
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)

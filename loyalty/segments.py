@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -223,27 +225,38 @@ CSV_COLUMNS = (
 async def to_csv(f: SegmentFilter, now: datetime | None = None) -> str:
     """The whole segment as CSV text, one member a line, in id order."""
     found, _ = await find(f, None, now=now)
+    rows = [
+        [
+            m.external_id,
+            m.email,
+            m.balance,
+            m.orders,
+            from_cents(m.spend_cents),
+            m.last_order_at.isoformat() if m.last_order_at else "",
+            m.recency or "",
+            m.frequency or "",
+            m.monetary or "",
+            "yes" if m.at_risk else "no",
+        ]
+        for m in found
+    ]
+    return spreadsheet_csv([CSV_COLUMNS, *rows])
+
+
+# A spreadsheet runs a cell that starts with one of ``= + - @`` (or tab, CR) as a formula. A
+# cell holding a separator may be split there when it is imported (a semicolon locale, "text to
+# columns"), so what follows each separator must be as harmless as the cell's start.
+_FORMULA_START = re.compile(r"(^|[,;|\t\r\n])(?=[=+\-@\t\r])")
+
+
+def spreadsheet_csv(rows: Iterable[Sequence[object]]) -> str:
+    """CSV that spreadsheet apps open without running anything (CSV injection): every text
+    cell is quoted and a ``'`` goes before a formula character at its start or after any
+    separator in it; numbers stay numbers."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for m in found:
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    for row in rows:
         writer.writerow(
-            [
-                _safe(m.external_id),
-                _safe(m.email),
-                m.balance,
-                m.orders,
-                from_cents(m.spend_cents),
-                m.last_order_at.isoformat() if m.last_order_at else "",
-                m.recency or "",
-                m.frequency or "",
-                m.monetary or "",
-                "yes" if m.at_risk else "no",
-            ]
+            [_FORMULA_START.sub(r"\1'", cell) if isinstance(cell, str) else cell for cell in row]
         )
     return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """Keep spreadsheet apps from running a cell as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,15 +1,18 @@
 """One settings object, read from ``LOYALTY_*`` environment variables.
 
 With no settings at all the service runs on a SQLite file in the working directory and keeps
-generated keys in a local file (``.loyalty-secrets.json``) so restarts keep them.
+generated keys in a local file (``.loyalty-secrets.json``, readable by its owner only) so
+restarts keep them. In production mode every key must be at least ``MIN_KEY_BYTES`` long and
+no placeholder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -39,10 +42,24 @@ class Secret:
     def value(self) -> str:
         return self._value
 
+    def fingerprint(self) -> str:
+        """A short digest that tells keys apart without showing them."""
+        return "sha256:" + hashlib.sha256(self._value.encode()).hexdigest()[:12]
+
 
 SECRETS_FILE = ".loyalty-secrets.json"
 DEFAULT_DATABASE_URL = "sqlite://loyalty.sqlite3"
-_GENERATED = ("admin_key", "storefront_key", "secret", "webhook_secret")
+KEYS = ("admin_key", "storefront_key", "secret", "webhook_secret", "events_secret")
+"""Every key; missing ones are generated into the secrets file."""
+API_KEYS = ("admin_key", "storefront_key", "secret", "webhook_secret")
+"""The keys the API itself needs (outgoing events are signed by the batch commands)."""
+MIN_KEY_BYTES = 32
+PLACEHOLDER = "change-me"
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting: ``admin_key`` is ``LOYALTY_ADMIN_KEY``."""
+    return "LOYALTY_" + name.upper()
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,7 @@ class Settings:
     storefront_key: Secret = field(default_factory=lambda: Secret(""))
     secret: Secret = field(default_factory=lambda: Secret(""))
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    events_secret: Secret = field(default_factory=lambda: Secret(""))
     program_name: str = "Loyalty"
     points_name: str = "points"
     currency: str = "USD"
@@ -83,15 +101,33 @@ class Settings:
         secrets_by_name: dict[str, Any] = {k: Secret(v) for k, v in values.items()}
         return replace(self, **secrets_by_name)
 
-    def missing_secrets(self) -> list[str]:
-        return [name for name in _GENERATED if not getattr(self, name)]
+    def missing_secrets(self, names: Sequence[str] = KEYS) -> list[str]:
+        return [name for name in names if not getattr(self, name)]
 
-    def require_secrets(self) -> None:
-        """Fail loudly, naming each missing secret."""
-        missing = self.missing_secrets()
+    def require_secrets(self, names: Sequence[str] = API_KEYS) -> None:
+        """Fail loudly, naming each missing secret and, in production, each weak one."""
+        missing = self.missing_secrets(names)
         if missing:
-            names = ", ".join("LOYALTY_" + name.upper() for name in missing)
-            raise ConfigError(f"missing required settings: {names}")
+            listed = ", ".join(variable(name) for name in missing)
+            raise ConfigError(f"missing required settings: {listed}")
+        if self.production:
+            weak = [
+                problem
+                for name in names
+                if (problem := weak_key(variable(name), getattr(self, name).value))
+            ]
+            if weak:
+                raise ConfigError("production mode refuses weak keys: " + "; ".join(weak))
+
+
+def weak_key(variable_name: str, value: str) -> str | None:
+    """Why a key is too weak for production, naming its variable; None when it will do."""
+    if PLACEHOLDER in value.lower():
+        return f"{variable_name} is a placeholder (contains {PLACEHOLDER!r})"
+    size = len(value.encode())
+    if size < MIN_KEY_BYTES:
+        return f"{variable_name} is {size} bytes, at least {MIN_KEY_BYTES} are needed"
+    return None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -148,6 +184,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         storefront_key=Secret(env.get("LOYALTY_STOREFRONT_KEY", "")),
         secret=Secret(env.get("LOYALTY_SECRET", "")),
         webhook_secret=Secret(env.get("LOYALTY_WEBHOOK_SECRET", "")),
+        events_secret=Secret(env.get("LOYALTY_EVENTS_SECRET", "")),
         program_name=env.get("LOYALTY_PROGRAM_NAME", "Loyalty"),
         points_name=env.get("LOYALTY_POINTS_NAME", "points"),
         currency=currency,
@@ -170,19 +207,47 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def with_local_secrets(settings: Settings, path: Path | None = None) -> tuple[Settings, bool]:
-    """Fill missing secrets from (or into) the local secrets file; True when generated now."""
+def with_local_secrets(settings: Settings, path: Path | None = None) -> tuple[Settings, list[str]]:
+    """Fill missing secrets from (or into) the local secrets file; the names generated now.
+
+    The file is created readable by its owner only; an existing one that other users may read
+    or write is refused, because whoever reads it holds the admin key.
+    """
     path = path or Path(SECRETS_FILE)
-    stored: dict[str, str] = {}
-    if path.exists():
-        stored = json.loads(path.read_text())
-    created = False
-    for name in _GENERATED:
-        if not stored.get(name):
-            stored[name] = secrets.token_urlsafe(32)
-            created = True
-    if created:
-        path.write_text(json.dumps(stored, indent=2))
-        path.chmod(0o600)
+    stored = _read_private(path)
+    generated = [name for name in KEYS if not stored.get(name)]
+    for name in generated:
+        stored[name] = secrets.token_urlsafe(32)
+    if generated:
+        _write_private(path, json.dumps(stored, indent=2) + "\n")
     fill = {name: stored[name] for name in settings.missing_secrets()}
-    return settings.with_secrets(**fill), created
+    return settings.with_secrets(**fill), generated
+
+
+def _read_private(path: Path) -> dict[str, str]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return {}
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path} holds keys but other users may read or write it "
+            f"(mode {mode & 0o777:o}); run: chmod 600 {path}"
+        )
+    try:
+        stored = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not a JSON object of keys: {exc}") from exc
+    if not isinstance(stored, dict):
+        raise ConfigError(f"{path} is not a JSON object of keys")
+    return {str(name): str(value) for name, value in stored.items()}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by the owner only from the first byte, then swap it in."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(temporary, path)

@@ -13,9 +13,11 @@ from loyalty.earning import LineInput
 from loyalty.settings import Secret, Settings
 
 SCHEMA = build_schema()
-ADMIN_KEY = "test-admin-key"
-STOREFRONT_KEY = "test-storefront-key"
-WEBHOOK_SECRET = "test-webhook-secret"
+# Long enough for production mode, which refuses keys under 32 bytes.
+ADMIN_KEY = "test-admin-key-of-thirty-two-bytes"
+STOREFRONT_KEY = "test-storefront-key-of-thirty-two-bytes"
+WEBHOOK_SECRET = "test-webhook-secret-of-thirty-two-bytes"
+EVENTS_SECRET = "test-events-secret-of-thirty-two-bytes"
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
@@ -25,6 +27,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         storefront_key=Secret(STOREFRONT_KEY),
         secret=Secret("test-signing-secret-of-enough-length"),
         webhook_secret=Secret(WEBHOOK_SECRET),
+        events_secret=Secret(EVENTS_SECRET),
     )
     return replace(settings, **overrides)
 

@@ -552,6 +552,40 @@ async def test_typename_still_answers_in_production(clients):
     }
 
 
+# Each misspells a name the schema has; graphql-core would answer "Did you mean ...?".
+MISSPELLED = [
+    ("{ progam { name } }", None),
+    ("{ program { nmae } }", None),
+    ('{ member(externalID: "x") { id } }', None),
+    ("{ segment(filter: {minPoint: 1}) { edges { cursor } } }", None),
+    ("{ eventDeliveries(status: DELIVERD) { edges { cursor } } }", None),
+    (
+        "query($s: EventDeliveryStatus) { eventDeliveries(status: $s) { edges { cursor } } }",
+        {"s": "DELIVERD"},
+    ),
+]
+MISSPELLED_IDS = ["field", "subfield", "argument", "input-field", "enum", "variable"]
+
+
+@pytest.mark.parametrize(("query", "variables"), MISSPELLED, ids=MISSPELLED_IDS)
+async def test_production_errors_suggest_no_schema_names(clients, query, variables):
+    async with clients(production=True) as client:
+        result = await post(client, query, variables, headers=ADMIN)
+
+    assert result["data"] is None
+    assert len(messages(result)) == 1
+    assert "Did you mean" not in messages(result)[0]
+
+
+@pytest.mark.parametrize(("query", "variables"), MISSPELLED, ids=MISSPELLED_IDS)
+async def test_development_errors_still_suggest_names(clients, query, variables):
+    async with clients() as client:
+        result = await post(client, query, variables, headers=ADMIN)
+
+    assert len(messages(result)) == 1
+    assert "Did you mean" in messages(result)[0]
+
+
 async def test_graphiql_is_served_only_in_development(clients):
     browser = {"Accept": "text/html"}
     async with clients() as client:

@@ -7,14 +7,16 @@ import base64
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from loyalty import dispatch, jobs
 from loyalty.dispatch import EVENT_ID_HEADER, SIGNATURE_HEADER
+from loyalty.settings import ConfigError, Secret
 from models import DeliveryStatus, EventDelivery, OutboxEvent
-from tests.support import WEBHOOK_SECRET, enroll, order
+from tests.support import EVENTS_SECRET, WEBHOOK_SECRET, enroll, order
 
 pytestmark = pytest.mark.usefixtures("database")
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -35,7 +37,7 @@ class Receiver:
         answer = self.answers.pop(0) if self.answers else 200
         if answer == 503:
             return 503  # down: nothing processed
-        if not dispatch.verify(body, WEBHOOK_SECRET, headers[SIGNATURE_HEADER]):
+        if not dispatch.verify(body, EVENTS_SECRET, headers[SIGNATURE_HEADER]):
             self.bad_signatures += 1
             return 401
         if headers[EVENT_ID_HEADER] not in {e["id"] for e in self.processed}:
@@ -126,13 +128,49 @@ async def test_the_signature_is_base64_hmac_sha256_of_the_raw_body(database):
 
     _, body, headers = receiver.calls[0]
     expected = base64.b64encode(
-        hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).digest()
+        hmac.new(EVENTS_SECRET.encode(), body, hashlib.sha256).digest()
     ).decode()
     assert headers[SIGNATURE_HEADER] == expected
-    assert dispatch.verify(body, WEBHOOK_SECRET, expected)
-    assert not dispatch.verify(body + b" ", WEBHOOK_SECRET, expected)
+    assert dispatch.verify(body, EVENTS_SECRET, expected)
+    assert not dispatch.verify(body + b" ", EVENTS_SECRET, expected)
     assert not dispatch.verify(body, "another-secret", expected)
     assert receiver.bad_signatures == 0
+
+
+async def test_events_are_signed_with_the_events_secret_not_the_webhook_secret(database):
+    # An event receiver holds the key it verifies with: were it the webhook secret, the receiver
+    # could sign order webhooks of its own and be credited points.
+    await one_event(database)
+    receiver = Receiver()
+
+    await dispatch.dispatch_once(database, T0, urls=[URL], send=receiver)
+
+    _, body, headers = receiver.calls[0]
+    assert dispatch.verify(body, EVENTS_SECRET, headers[SIGNATURE_HEADER])
+    assert not dispatch.verify(body, WEBHOOK_SECRET, headers[SIGNATURE_HEADER])
+
+
+async def test_dispatch_refuses_an_empty_events_secret(database):
+    await one_event(database)
+    receiver = Receiver()
+    unkeyed = replace(database, events_secret=Secret(""))
+
+    with pytest.raises(ConfigError, match="LOYALTY_EVENTS_SECRET"):
+        await dispatch.dispatch_once(unkeyed, T0, urls=[URL], send=receiver)
+
+    assert receiver.calls == []
+    assert await EventDelivery.all().count() == 0
+
+
+async def test_the_jobs_runner_refuses_an_empty_events_secret_before_any_job(database):
+    await enroll()
+    unkeyed = replace(database, events_secret=Secret(""))
+
+    with pytest.raises(ConfigError, match="LOYALTY_EVENTS_SECRET"):
+        await jobs.run(T0, unkeyed, webhook_urls=[URL], send=Receiver())
+
+    assert await OutboxEvent.all().count() == 0  # no reminder written
+    assert await EventDelivery.all().count() == 0
 
 
 async def test_a_delivery_is_given_up_after_the_last_attempt(database):
@@ -209,4 +247,4 @@ async def test_the_default_sender_posts_over_http(database):
         for line in head.split(b"\r\n")
         if line.lower().startswith(SIGNATURE_HEADER.lower().encode() + b":")
     )
-    assert dispatch.verify(body, WEBHOOK_SECRET, signature)
+    assert dispatch.verify(body, EVENTS_SECRET, signature)

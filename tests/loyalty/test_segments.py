@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -122,6 +123,41 @@ async def test_the_csv_export_defuses_formula_cells(database):
     text = await segments.to_csv(SegmentFilter(), now=NOW)
 
     assert list(csv.reader(io.StringIO(text)))[1][0] == "'=HYPERLINK(1)"
+
+
+async def test_the_csv_export_defuses_formulas_after_a_separator_inside_a_cell(database):
+    await enroll("a,=cmd", email="x;+1@example.com")
+
+    text = await segments.to_csv(SegmentFilter(), now=NOW)
+
+    assert list(csv.reader(io.StringIO(text)))[1][:2] == ["a,'=cmd", "x;'+1@example.com"]
+    assert text.splitlines()[1].startswith('"a,\'=cmd","x;\'+1@example.com",')
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ("a,=cmd", "a,'=cmd"),
+        ("x;+1", "x;'+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("a|-1", "a|'-1"),
+        ("\t=1", "'\t'=1"),
+        ("line\n=2", "line\n'=2"),
+        ("cj-1", "cj-1"),
+        ("ann@example.com", "ann@example.com"),
+    ],
+)
+def test_spreadsheet_csv_neutralises_formula_characters_at_any_cell_start(cell, safe):
+    text = segments.spreadsheet_csv([[cell]])
+
+    assert list(csv.reader(io.StringIO(text))) == [[safe]]
+
+
+def test_spreadsheet_csv_quotes_every_text_cell_and_leaves_numbers_bare():
+    text = segments.spreadsheet_csv([["plain", "", 5, -3, Decimal("2.50")]])
+
+    assert text == '"plain","",5,-3,2.50\n'
 
 
 async def test_out_of_range_scores_are_refused(database):

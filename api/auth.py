@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 
 from api.context import Role
-from loyalty import tokens
+from loyalty.members import tokens
 from loyalty.settings import Settings
 
 

@@ -11,7 +11,8 @@ from typing import Any
 from starlette.types import Scope
 from strawberry.types import Info as StrawberryInfo
 
-from loyalty import guessing, rules
+from loyalty.ops import guessing
+from loyalty.programme import config
 from loyalty.settings import Settings
 
 
@@ -29,7 +30,7 @@ class Context:
     member_id: int | None = None
     request: Any = None
     response: Any = None
-    _program: rules.ProgramConfig | None = field(default=None, init=False, repr=False)
+    _program: config.ProgramConfig | None = field(default=None, init=False, repr=False)
     _program_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     @property
@@ -38,14 +39,14 @@ class Context:
         return client_address(self.request.scope) if self.request is not None else "unknown"
 
     def shopper(self, shopper_id: str | None) -> str:
-        """Whom a checkout call counts failed codes for (see ``loyalty.guessing``)."""
+        """Whom a checkout call counts failed codes for (see ``loyalty.ops.guessing``)."""
         return guessing.shopper(self.role.value, self.member_id, shopper_id, self.client_address)
 
-    async def program(self) -> rules.ProgramConfig:
+    async def program(self) -> config.ProgramConfig:
         """The programme's configuration, looked up once per request (the process's copy)."""
         async with self._program_lock:
             if self._program is None:
-                self._program = await rules.program_config()
+                self._program = await config.program_config()
         return self._program
 
 

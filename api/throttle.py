@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.context import Role, client_address
-from loyalty.ratelimit import RequestLimiter
+from loyalty.ops.ratelimit import RequestLimiter
 from loyalty.settings import Settings
 
 

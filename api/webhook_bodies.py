@@ -14,9 +14,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from loyalty import orders
-from loyalty.earning import LineInput
 from loyalty.errors import ErrorCode, InvalidInput
 from loyalty.money import from_cents, to_cents
+from loyalty.programme.earning import LineInput
 
 # Orders are dated from here up to (not including) LATEST: expiries and windows computed from
 # a date near year 1 or 9999 would leave the range of datetime.

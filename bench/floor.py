@@ -2,7 +2,7 @@
 
 ``POST /graphql`` is the read floor. Same bearer-token check (``api.auth.authenticate``), same
 database reads through the same functions the resolvers call (``loyalty.members.get``,
-``loyalty.ledger.history.entries``, ``loyalty.rules.member_tier``,
+``loyalty.ledger.history.entries``, ``loyalty.programme.config.member_tier``,
 ``loyalty.offers.serving.offers``), same JSON as the GraphQL answer to ``bench.queries.ME``.
 What the real app spends above this is the GraphQL and middleware stack.
 
@@ -31,11 +31,12 @@ from api.auth import Unauthenticated, authenticate
 from api.context import STAFF, Role
 from api.relay import encode_id
 from bench.raw_writes import RawOrder, Writer, writer
-from loyalty import db, members, rules
+from loyalty import db, members
 from loyalty.errors import LoyaltyError
 from loyalty.ledger import history
 from loyalty.money import from_cents
 from loyalty.offers import serving
+from loyalty.programme import config
 from loyalty.settings import Settings, from_env
 from models import LedgerEntry, Member
 
@@ -111,7 +112,7 @@ async def me(request: Request) -> Response:
     # The member's fields are read concurrently, as graphql-core gathers sibling resolvers.
     (rows, _), state, member_offers = await asyncio.gather(
         history.entries(member.id, PAGE, None),
-        rules.member_tier(member.id),
+        config.member_tier(member.id),
         offers(member, OFFERS),
     )
     me = {

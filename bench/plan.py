@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.measure import Numbering
 from bench.seed import Seeded
-from loyalty import tokens
+from loyalty.members import tokens
 from loyalty.settings import Settings
 
 

@@ -7,9 +7,10 @@ would have written them; ``loyalty check`` passes on the result (the bench runs 
 
 Around the history, what a live programme has: three lifetime points tiers (thresholds at
 quantiles of the members' lifetime points, so most members hold one and some none, each since
-the entry that crossed it, as ``loyalty.tiers.upgrade`` would have recorded), a rewards catalogue
-of every kind, and an active model version with ``OFFERS_PER_MEMBER`` precomputed product offers
-per member plus the popularity fallback, the rows ``loyalty retrain`` publishes.
+the entry that crossed it, as ``loyalty.programme.tiers.upgrade`` would have recorded), a
+rewards catalogue of every kind, and an active model version with ``OFFERS_PER_MEMBER``
+precomputed product offers per member plus the popularity fallback, the rows ``loyalty
+retrain`` publishes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from tortoise.fields import DatetimeField
 from tortoise.models import Model
 
-from loyalty.members import REFERRAL_ALPHABET
+from loyalty.codes import CODE_ALPHABET
 from loyalty.offers.publish import OFFERS_PER_MEMBER
 from loyalty.settings import Settings
 from models import (
@@ -217,11 +218,11 @@ class _Rows:
 
 def referral_code(n: int) -> str:
     """A unique code per member number, from the same alphabet enrolment uses."""
-    base = len(REFERRAL_ALPHABET)
+    base = len(CODE_ALPHABET)
     digits = []
     for _ in range(8):
         n, d = divmod(n, base)
-        digits.append(REFERRAL_ALPHABET[d])
+        digits.append(CODE_ALPHABET[d])
     return "".join(reversed(digits))
 
 

@@ -65,7 +65,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     asyncio.run(db.migrate(settings))
     if args.demo:
-        from loyalty import importer
+        from loyalty.ops import importer
 
         print(f"loading demo data: {args.demo} Complete Journey households (idempotent)")
         asyncio.run(importer.main(settings, households=args.demo))
@@ -112,7 +112,7 @@ def migrate(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def import_data(args: argparse.Namespace, settings: Settings) -> int:
-    from loyalty import importer
+    from loyalty.ops import importer
 
     return asyncio.run(importer.main(settings, households=args.households))
 
@@ -126,12 +126,12 @@ def evaluate(args: argparse.Namespace, _: Settings) -> int:
 async def _jobs(settings: Settings, now: str | None) -> int:
     from datetime import datetime
 
-    from loyalty import jobs
+    from loyalty.ops import jobs
 
     moment = datetime.fromisoformat(now) if now else None
     await db.init(settings)
     try:
-        from loyalty import dispatch
+        from loyalty.events import dispatch
 
         report = await jobs.run(moment, settings, webhook_urls=dispatch.urls_from_env())
     finally:
@@ -169,7 +169,7 @@ def retrain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
-    from loyalty import dispatch
+    from loyalty.events import dispatch
 
     return asyncio.run(dispatch.main(settings))
 

@@ -9,7 +9,7 @@ from typing import Any
 from api.context import Context, Role
 from api.schema import build_schema
 from loyalty import members, orders
-from loyalty.earning import LineInput
+from loyalty.programme.earning import LineInput
 from loyalty.settings import Secret, Settings
 
 SCHEMA = build_schema()

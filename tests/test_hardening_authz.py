@@ -27,7 +27,8 @@ from tortoise import Tortoise
 from api.app import create_app
 from api.relay import encode_id
 from api.schema import build_schema
-from loyalty import rewards, tokens
+from loyalty import rewards
+from loyalty.members import tokens
 from loyalty.settings import Settings
 from models import RewardKind
 from tests.support import ADMIN_KEY, STOREFRONT_KEY, enroll, order

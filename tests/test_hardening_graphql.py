@@ -22,7 +22,7 @@ from api.app import MAX_BODY_BYTES, create_app
 from api.context import client_address
 from api.limits import operation_cost
 from api.schema import MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS, build_schema
-from loyalty import tokens
+from loyalty.members import tokens
 from loyalty.settings import Settings
 from models import LedgerEntry, Member
 from tests.api.test_query_count import logged_queries

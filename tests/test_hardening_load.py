@@ -12,8 +12,9 @@ import sys
 import httpx
 import pytest
 
-from loyalty import orders, rewards, tokens
-from loyalty.ledger import check
+from loyalty import rewards
+from loyalty.ledger import adjust, check
+from loyalty.members import tokens
 from models import Member, RewardKind
 from tests.support import ADMIN_KEY, STOREFRONT_KEY, WEBHOOK_SECRET, enroll
 
@@ -64,7 +65,7 @@ async def test_mixed_load_on_several_workers(database):
         pytest.skip("several workers are a PostgreSQL set-up: SQLite has one writer")
     members = [await enroll(f"load-{i}") for i in range(MEMBERS)]
     for member in members:
-        await orders.adjust_points(member.id, 500, "seed")
+        await adjust.adjust_points(member.id, 500, "seed")
     reward = await rewards.create_reward(
         rewards.RewardInput(name="ship", kind=RewardKind.FREE_SHIPPING, points_cost=100)
     )

@@ -40,7 +40,7 @@ from tortoise.models import Model
 
 from loyalty import db, ledger, orders
 from loyalty.errors import Conflict, ErrorCode, InsufficientPoints, InvalidInput
-from loyalty.ledger import check, keys
+from loyalty.ledger import adjust, check, keys
 from loyalty.orders import OrderInput, RefundInput
 from loyalty.settings import Settings
 from tests.support import enroll, lines, make_settings
@@ -219,7 +219,7 @@ class LedgerMachine(RuleBasedStateMachine):
         """A positive admin adjustment: a lot that never expires."""
         key = self.next_id("bonus")
         posted = self.run(
-            orders.adjust_points(self.member_ids[member], points, "goodwill", key=key)
+            adjust.adjust_points(self.member_ids[member], points, "goodwill", key=key)
         )
         assert posted.created
         self.model.adjustments[key] = (member, points)
@@ -233,7 +233,7 @@ class LedgerMachine(RuleBasedStateMachine):
         balance = self.model.balances[member]
         points = max(1, -(-balance * percent // 100))
         key = self.next_id("spend")
-        call = orders.adjust_points(self.member_ids[member], -points, "redeemed", key=key)
+        call = adjust.adjust_points(self.member_ids[member], -points, "redeemed", key=key)
 
         if points > balance:
             with pytest.raises(InsufficientPoints):
@@ -358,7 +358,7 @@ class LedgerMachine(RuleBasedStateMachine):
         key = data.draw(st.sampled_from(sorted(self.model.adjustments)))
         member, points = self.model.adjustments[key]
 
-        posted = self.run(orders.adjust_points(self.member_ids[member], points, "retry", key=key))
+        posted = self.run(adjust.adjust_points(self.member_ids[member], points, "retry", key=key))
 
         assert not posted.created and posted.entry.points == points
 

@@ -10,8 +10,9 @@ from api.context import Info, Role, require
 from api.errors import UserError, payload
 from api.members.types import MemberType
 from api.relay import decode_id
-from loyalty import members, reminders
+from loyalty import members
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
+from loyalty.members import reminders
 
 
 @strawberry.type

@@ -7,7 +7,7 @@ import strawberry
 from api.context import Info, Role, require
 from api.events.types import EventDeliveryStatus, EventDeliveryType
 from api.relay import Connection, connection, decode_cursor, encode_cursor, page_size
-from loyalty import dispatch
+from loyalty.events import dispatch
 
 
 @strawberry.type

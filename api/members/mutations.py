@@ -10,7 +10,9 @@ from api.context import STAFF, Info, Role, require
 from api.errors import UserError, payload
 from api.members.types import MemberType, PointsTransaction
 from api.relay import decode_id
-from loyalty import members, orders, tokens
+from loyalty import members
+from loyalty.ledger import adjust
+from loyalty.members import tokens
 
 
 @strawberry.input
@@ -80,7 +82,7 @@ class MemberMutation:
     async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsPayload:
         require(info, Role.ADMIN)
         member_id = decode_id("Member", input.member_id, field="memberId")
-        posted = await orders.adjust_points(
+        posted = await adjust.adjust_points(
             member_id, input.points, input.reason, input.idempotency_key
         )
         return AdjustPointsPayload(

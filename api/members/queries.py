@@ -9,8 +9,9 @@ import strawberry
 from api.context import STAFF, Info, Role, require
 from api.members.types import MemberType
 from api.relay import Connection, connection, decode_cursor, decode_id, encode_cursor, page_size
-from loyalty import members, segments
+from loyalty import members
 from loyalty.errors import LoyaltyError
+from loyalty.reports import segments
 
 if TYPE_CHECKING:
     from api.segments.types import SegmentFilter

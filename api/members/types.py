@@ -10,11 +10,13 @@ import strawberry
 
 from api.offers.types import Offer
 from api.relay import Connection, connection, decode_cursor, encode_cursor, encode_id, page_size
-from loyalty import referrals as referral_service
-from loyalty import rewards, rules, statements, tiers
+from loyalty import rewards
 from loyalty.ledger import history
+from loyalty.members import referrals as referral_service
+from loyalty.members import statements
 from loyalty.money import from_cents
 from loyalty.offers import serving
+from loyalty.programme import config, tiers
 from models import EntryKind, LedgerEntry, Member
 
 if TYPE_CHECKING:
@@ -160,7 +162,7 @@ class MemberType:
     async def tier(self) -> Annotated[Tier, strawberry.lazy("api.program.types")] | None:
         from api.program.types import Tier
 
-        state = await rules.member_tier(self.row.id)
+        state = await config.member_tier(self.row.id)
         return Tier.from_row(state.tier) if state.tier else None
 
     @strawberry.field(description="The next tier and what is still missing for it.")

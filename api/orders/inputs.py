@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from loyalty.earning import LineInput
+from loyalty.programme.earning import LineInput
 
 
 @strawberry.input

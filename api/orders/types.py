@@ -8,8 +8,8 @@ from decimal import Decimal
 import strawberry
 
 from api.relay import encode_id
-from loyalty.earning import PointsBreakdown
 from loyalty.money import from_cents
+from loyalty.programme.earning import PointsBreakdown
 from models import Order, Refund
 
 

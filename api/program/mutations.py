@@ -23,8 +23,9 @@ from api.program.types import (
     TierWindowType,
 )
 from api.relay import decode_id
-from loyalty import actions, members, rules
+from loyalty import members
 from loyalty.money import to_cents
+from loyalty.programme import actions, admin
 from models import Period, TierBasis, TierWindow
 
 
@@ -152,7 +153,7 @@ class ProgramMutation:
     @payload(EarningRulePayload)
     async def save_earning_rule(self, info: Info, input: EarningRuleInput) -> EarningRulePayload:
         require(info, Role.ADMIN)
-        rule = await rules.save_earning_rule(
+        rule = await admin.save_earning_rule(
             name=input.name,
             category=input.category,
             sku=input.sku,
@@ -167,7 +168,7 @@ class ProgramMutation:
     @payload(CampaignPayload)
     async def save_campaign(self, info: Info, input: CampaignInput) -> CampaignPayload:
         require(info, Role.ADMIN)
-        campaign = await rules.save_campaign(
+        campaign = await admin.save_campaign(
             name=input.name,
             starts_at=input.starts_at,
             ends_at=input.ends_at,
@@ -185,7 +186,7 @@ class ProgramMutation:
     @payload(TierPayload)
     async def save_tier(self, info: Info, input: TierInput) -> TierPayload:
         require(info, Role.ADMIN)
-        tier = await rules.save_tier(
+        tier = await admin.save_tier(
             name=input.name,
             threshold=input.threshold,
             basis=input.basis,
@@ -201,7 +202,7 @@ class ProgramMutation:
     @payload(ActionRulePayload)
     async def save_action_rule(self, info: Info, input: ActionRuleInput) -> ActionRulePayload:
         require(info, Role.ADMIN)
-        rule = await rules.save_action_rule(
+        rule = await admin.save_action_rule(
             action=input.action,
             points=input.points,
             limit_count=input.limit,
@@ -219,14 +220,14 @@ class ProgramMutation:
         max_points: int | None = None,
     ) -> CapPayload:
         require(info, Role.ADMIN)
-        cap = await rules.set_cap(period, max_points)
+        cap = await admin.set_cap(period, max_points)
         return CapPayload(cap=Cap(period=cap.period, max_points=cap.max_points) if cap else None)
 
     @strawberry.mutation(description="Create or update a paid membership plan (admin).")
     @payload(PlanPayload)
     async def save_plan(self, info: Info, input: PlanInput) -> PlanPayload:
         require(info, Role.ADMIN)
-        plan = await rules.save_plan(
+        plan = await admin.save_plan(
             name=input.name,
             fee_cents=to_cents(input.fee, field="fee"),
             period_days=input.period_days,
@@ -243,7 +244,7 @@ class ProgramMutation:
     ) -> SubscribePayload:
         require(info, Role.ADMIN)
         member = await members.get(decode_id("Member", member_id, field="memberId"))
-        subscription = await rules.subscribe(
+        subscription = await admin.subscribe(
             member.id, decode_id("Plan", plan_id, field="planId"), starts_at
         )
         return SubscribePayload(ends_at=subscription.ends_at)

@@ -9,7 +9,7 @@ import strawberry
 
 from api.context import Info, Role, require
 from api.reports.types import ProgramReportType
-from loyalty import reports
+from loyalty.reports import summary as reports
 
 
 @strawberry.type

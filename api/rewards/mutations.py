@@ -16,7 +16,8 @@ from api.rewards.inputs import (
     UseCouponInput,
 )
 from api.rewards.types import CouponType, DonationType, RewardType
-from loyalty import guessing, members, rewards
+from loyalty import members, rewards
+from loyalty.ops import guessing
 
 
 @strawberry.type

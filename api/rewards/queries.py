@@ -11,8 +11,9 @@ from api.context import STAFF, Info, Role, require
 from api.relay import Connection, connection, decode_cursor, encode_cursor, page_size
 from api.rewards.inputs import CartLineInput
 from api.rewards.types import CauseTotal, CouponCheck, RewardType
-from loyalty import guessing, rewards
+from loyalty import rewards
 from loyalty.money import from_cents
+from loyalty.ops import guessing
 
 SHOPPER_ID = strawberry.argument(
     description="The storefront's id for its shopper or session: failed codes count per shopper."

@@ -7,7 +7,7 @@ import strawberry
 from api.context import Info, Role, require
 from api.relay import Connection, connection, decode_cursor, encode_cursor, page_size
 from api.segments.types import SegmentFilter, SegmentMember
-from loyalty import segments
+from loyalty.reports import segments
 
 
 @strawberry.type

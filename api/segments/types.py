@@ -9,8 +9,8 @@ import strawberry
 
 from api.members.types import MemberType
 from loyalty.money import from_cents
-from loyalty.segments import SegmentFilter as Filter
-from loyalty.segments import SegmentMember as Scored
+from loyalty.reports.segments import SegmentFilter as Filter
+from loyalty.reports.segments import SegmentMember as Scored
 from models import Member
 
 

@@ -10,8 +10,8 @@ import strawberry
 from api.offers.types import Offer
 from api.relay import encode_id
 from api.rewards.types import RewardType
+from loyalty.members.statements import Statement
 from loyalty.money import from_cents
-from loyalty.statements import Statement
 
 
 @strawberry.type

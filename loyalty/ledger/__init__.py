@@ -34,8 +34,9 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from loyalty import db, outbox
+from loyalty import db
 from loyalty.errors import ErrorCode, InsufficientPoints, InvalidInput, NotFound
+from loyalty.events import outbox
 from loyalty.ledger import keys
 from loyalty.ledger.expiry import lot_expires_at
 from loyalty.limits import MAX_BALANCE, MAX_LIFETIME_POINTS, MAX_POINTS

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from tortoise.functions import Count
 
-from loyalty import db, rules
+from loyalty import db
+from loyalty.programme.config import member_tier, program_config
 from loyalty.rewards import tier_allows, unavailable
 from models import Member, ModelVersion, OrderLine, Product, Reward, RewardKind
 
@@ -135,8 +136,8 @@ async def reward_offers(
         return []
     rewards = [r for r in await Reward.filter(active=True) if unavailable(r, now) is None]
     if any(r.min_tier_id is not None for r in rewards):
-        config = await rules.program_config()
-        held = (await rules.member_tier(member.id)).tier
+        config = await program_config()
+        held = (await member_tier(member.id)).tier
         rewards = [r for r in rewards if tier_allows(config, held, r)]
     if not rewards:
         return []

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.context import Role
-from loyalty import jobs, orders, rewards
-from loyalty.ledger import check
+from loyalty import rewards
+from loyalty.ledger import adjust, check
+from loyalty.ops import jobs
 from models import LedgerEntry, Lot, Member
 from tests.support import enroll, gql, order
 
@@ -191,7 +192,7 @@ async def test_refund_shortfall_is_owed_and_check_knows_it(database):
     # given: an order's points spent, then the order refunded
     member = await enroll()
     await order(database, "o-1", amount="100.00")
-    await orders.adjust_points(member.id, -100, "spent elsewhere")
+    await adjust.adjust_points(member.id, -100, "spent elsewhere")
     await refund(database, "o-1", "r-1", "100.00")
     await member.refresh_from_db()
     assert member.shortfall == 100

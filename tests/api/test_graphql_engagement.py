@@ -11,7 +11,9 @@ import pytest
 
 from api.context import Role
 from api.relay import encode_id
-from loyalty import dispatch, reminders, rewards
+from loyalty import rewards
+from loyalty.events import dispatch
+from loyalty.members import reminders
 from models import MarketingPreference, RewardKind
 from tests.support import enroll, gql, gql_errors, order
 

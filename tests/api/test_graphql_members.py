@@ -187,10 +187,10 @@ async def test_program_is_public(database):
 
 
 async def test_members_filtered_by_tier_and_points(database):
-    from loyalty import rules
+    from loyalty.programme import admin
     from models import TierBasis, TierWindow
 
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
     for i, amount in enumerate(["150.00", "50.00", "120.00"]):

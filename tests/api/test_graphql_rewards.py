@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.context import Role
-from loyalty import jobs, orders
-from loyalty.ledger import check
+from loyalty.ledger import adjust, check
+from loyalty.ops import jobs
+from loyalty.programme import admin
 from models import Coupon, Donation, LedgerEntry, Member, Reward
 from tests.support import enroll, gql, gql_errors, order
 
@@ -44,7 +45,7 @@ async def create(settings, **fields) -> str:
 async def member_with(settings, points: int, external_id: str = "cust-1") -> Member:
     member = await enroll(external_id)
     if points:
-        await orders.adjust_points(member.id, points, "seed")
+        await adjust.adjust_points(member.id, points, "seed")
     return member
 
 
@@ -340,10 +341,9 @@ async def test_coupon_codes_resist_guessing(database):
 
 
 async def test_tier_only_reward_needs_the_tier(database):
-    from loyalty import rules
     from models import TierBasis, TierWindow
 
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold", threshold=500, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
     member = await member_with(database, 0)
@@ -367,8 +367,8 @@ async def test_tier_only_reward_needs_the_tier(database):
 @pytest.fixture
 def guesses(monkeypatch):
     """A fresh failure limiter with the production limit (tests share the process)."""
-    from loyalty import guessing
-    from loyalty.ratelimit import FailureLimiter
+    from loyalty.ops import guessing
+    from loyalty.ops.ratelimit import FailureLimiter
 
     limiter = FailureLimiter(limit=guessing.GUESSES.limit, window=guessing.GUESSES.window)
     monkeypatch.setattr(guessing, "GUESSES", limiter)
@@ -489,17 +489,16 @@ async def test_a_shopper_id_over_128_characters_is_refused(database, guesses):
 
 
 async def test_min_tier_names_a_tier_deactivated_after_the_reward_was_made(database):
-    from loyalty import rules
     from models import TierBasis, TierWindow
 
     tier = {"basis": TierBasis.POINTS, "window": TierWindow.LIFETIME, "threshold": 500}
-    gold = await rules.save_tier(name="Gold", **tier)
+    gold = await admin.save_tier(name="Gold", **tier)
     await create(database, kind="FREE_SHIPPING", minTier="Gold")
     await create(database, kind="FREE_SHIPPING", pointsCost=200)
     query = "{ rewards { edges { node { pointsCost minTier } } } }"
 
     active = await gql(database, query, role=Role.PUBLIC)
-    await rules.save_tier(name="Gold", **tier, active=False, tier_id=gold.id)
+    await admin.save_tier(name="Gold", **tier, active=False, tier_id=gold.id)
     inactive = await gql(database, query, role=Role.PUBLIC)
 
     expected = [{"pointsCost": 100, "minTier": "Gold"}, {"pointsCost": 200, "minTier": None}]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from api.context import Role
+from loyalty.programme import admin
 from loyalty.settings import Settings
 from tests.support import enroll, gql, order
 
@@ -63,10 +64,10 @@ ACCOUNT_PAGE = """{ me { pointsBalance tier { name }
 
 async def test_account_page_query_count_does_not_grow_with_history_or_offers(database):
     """The read path a storefront opens with: history, tier, products and rewards offered."""
-    from loyalty import rewards, rules
+    from loyalty import rewards
     from models import MemberOffer, ModelVersion, Product, TierBasis, TierWindow
 
-    await rules.save_tier(
+    await admin.save_tier(
         name="Silver", threshold=0, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
     short = await enroll("short")
@@ -174,11 +175,11 @@ async def catalogue_queries(settings: Settings) -> tuple[list[str], list[dict[st
 
 async def test_catalogue_query_count_does_not_grow_with_tier_only_rewards(database):
     """Reward.minTier comes from the configuration the request already holds: no N+1."""
-    from loyalty import rewards, rules
+    from loyalty import rewards
     from models import TierBasis, TierWindow
 
     for name, threshold in (("Silver", 100), ("Gold", 500)):
-        await rules.save_tier(
+        await admin.save_tier(
             name=name, threshold=threshold, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
         )
 

@@ -17,7 +17,7 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 
 from api.webhooks import sign
-from loyalty import tokens
+from loyalty.members import tokens
 from loyalty.settings import Settings
 from tests.support import ADMIN_KEY, STOREFRONT_KEY, WEBHOOK_SECRET
 

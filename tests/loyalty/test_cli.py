@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from loyalty import cli, db, dispatch
+from loyalty import cli, db
+from loyalty.events import dispatch
 from loyalty.settings import KEYS, Settings
 from models import EventDelivery
 from tests.support import enroll, order

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty import dispatch, jobs
-from loyalty.dispatch import EVENT_ID_HEADER, SIGNATURE_HEADER
+from loyalty.events import dispatch
+from loyalty.events.dispatch import EVENT_ID_HEADER, SIGNATURE_HEADER
+from loyalty.ops import jobs
 from loyalty.settings import ConfigError, Secret
 from models import DeliveryStatus, EventDelivery, OutboxEvent
 from tests.support import EVENTS_SECRET, WEBHOOK_SECRET, enroll, order

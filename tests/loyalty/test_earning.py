@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import earning
 from loyalty.errors import InvalidInput
+from loyalty.programme import earning
 from loyalty.settings import Settings
 from tests.support import lines
 

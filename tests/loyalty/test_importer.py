@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loyalty import earning, importer, members, orders
+from loyalty import members, orders
 from loyalty.ledger import check, keys
+from loyalty.ops import importer
+from loyalty.programme import earning
 from loyalty.settings import Settings
 from models import LedgerEntry, Lot, Member, Order, OrderLine, Product
 

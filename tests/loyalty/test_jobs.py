@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty import jobs, orders
-from loyalty.ledger import check
+from loyalty.ledger import adjust, check
+from loyalty.ops import jobs
 from models import LedgerEntry, Member
 from tests.support import enroll, order
 
@@ -19,7 +19,7 @@ async def test_expired_lots_are_expired_once(database):
     member = await enroll()
     await order(database, "old", amount="100.00", placed_at=NOW - timedelta(days=400))
     await order(database, "new", amount="30.00", placed_at=NOW - timedelta(days=10))
-    await orders.adjust_points(member.id, -40, "till")  # consumes the old lot first (FIFO)
+    await adjust.adjust_points(member.id, -40, "till")  # consumes the old lot first (FIFO)
 
     first = await jobs.run(NOW)
     second = await jobs.run(NOW)

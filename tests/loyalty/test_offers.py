@@ -9,6 +9,7 @@ import pytest
 import recommend
 from api.context import Role
 from loyalty import orders
+from loyalty.ledger import adjust
 from loyalty.offers import publish
 from models import ModelVersion, Product
 from tests.support import enroll, gql, gql_errors, lines
@@ -119,7 +120,7 @@ async def test_reward_offers_rank_by_affinity_and_affordability(database, tmp_pa
 
     ids = await seed(database)
     await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
-    await orders.adjust_points(ids[0], 200, "seed")  # balance 10 orders x 6 points + 200 = 260
+    await adjust.adjust_points(ids[0], 200, "seed")  # balance 10 orders x 6 points + 200 = 260
     free_own = await rewards.create_reward(
         rewards.RewardInput(name="Own for free", kind="free_product", points_cost=1000, sku="OWN-0")
     )
@@ -148,13 +149,14 @@ async def test_reward_offers_rank_by_affinity_and_affordability(database, tmp_pa
 
 
 async def test_rewards_for_a_higher_tier_are_not_offered(database, tmp_path):
-    from loyalty import rewards, rules
+    from loyalty import rewards
+    from loyalty.programme import admin
     from models import TierBasis, TierWindow
 
     ids = await seed(database)
     await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
     for name, threshold in (("Silver", 0), ("Gold", 100_000)):
-        await rules.save_tier(
+        await admin.save_tier(
             name=name, threshold=threshold, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
         )
     for name, tier in (("For everyone", None), ("Silver perk", "Silver"), ("Gold perk", "Gold")):

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import earning, orders
+from loyalty import orders
 from loyalty.errors import Conflict, ErrorCode, LoyaltyError
-from loyalty.ledger import check
+from loyalty.ledger import adjust, check
+from loyalty.programme import earning
 from models import LedgerEntry, Member, Order, Product
 from tests.support import enroll, lines, order
 
@@ -160,7 +161,7 @@ async def test_refund_replay_and_overrefund(database):
 async def test_refund_after_spending_records_a_shortfall(database):
     member = await enroll()
     await order(database, "o-1", amount="100.00")
-    await orders.adjust_points(member.id, -80, "spent at the till")
+    await adjust.adjust_points(member.id, -80, "spent at the till")
 
     result = await orders.refund_order(database, orders.RefundInput("o-1", "r-1", amount="100.00"))
 

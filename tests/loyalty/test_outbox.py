@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import db, jobs, ledger, orders, rewards
+from loyalty import db, ledger, rewards
 from loyalty.errors import InsufficientPoints
+from loyalty.ledger import adjust
+from loyalty.ops import jobs
 from models import EntryKind, OutboxEvent, RewardKind
 from tests.support import enroll, order
 
@@ -23,7 +25,7 @@ async def kinds() -> list[str]:
 async def test_earning_spending_and_expiry_each_write_one_event(database):
     member = await enroll()
     await order(database, "o-1", amount="100.00", placed_at=NOW - timedelta(days=400))
-    await orders.adjust_points(member.id, -30, "till")
+    await adjust.adjust_points(member.id, -30, "till")
 
     await jobs.run(NOW, database)
 

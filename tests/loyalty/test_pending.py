@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty import jobs, orders
+from loyalty import orders
 from loyalty.ledger import check
+from loyalty.ops import jobs
 from models import LedgerEntry, Member
 from tests.support import enroll, order
 

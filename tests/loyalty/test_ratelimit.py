@@ -2,9 +2,9 @@
 
 import pytest
 
-from loyalty import guessing
 from loyalty.errors import InvalidInput
-from loyalty.ratelimit import FailureLimiter, RequestLimiter
+from loyalty.ops import guessing
+from loyalty.ops.ratelimit import FailureLimiter, RequestLimiter
 
 
 def test_blocks_after_the_limit_and_recovers_after_the_window():

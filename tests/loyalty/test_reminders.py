@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty import jobs, reminders
 from loyalty.errors import NotFound
+from loyalty.members import reminders
+from loyalty.ops import jobs
 from models import MarketingPreference, OutboxEvent
 from tests.support import enroll, order
 

@@ -20,7 +20,9 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import db, ledger, members, orders, reports, rewards
+from loyalty import db, ledger, members, orders, rewards
+from loyalty.ledger import adjust
+from loyalty.reports import summary as reports
 from models import Lot, Member, RewardKind
 from tests.support import enroll, order
 
@@ -61,8 +63,8 @@ async def build(settings) -> dict[str, Member]:
     await order(settings, "cat-may", "cat", "20.00", placed_at=at(5, 3))
     await order(settings, "dan-apr", "dan", "15.00", placed_at=at(4, 5))  # under the minimum
     await order(settings, "eve-may", "eve", "100.00", placed_at=at(5, 12))
-    await orders.adjust_points(dan.id, 5, "goodwill")
-    await orders.adjust_points(fay.id, 12, "test lot")
+    await adjust.adjust_points(dan.id, 5, "goodwill")
+    await adjust.adjust_points(fay.id, 12, "test lot")
     fay_lot = await Lot.get(member_id=fay.id)
     await db.atomic(lambda conn: ledger.expire_lot(conn, fay_lot.id))
 

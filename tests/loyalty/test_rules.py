@@ -7,9 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import actions, jobs, members, orders, rules, tiers
+from loyalty import members, orders
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError
 from loyalty.ledger import check
+from loyalty.ops import jobs
+from loyalty.programme import actions, admin, config, tiers
 from models import Action, Member, Period, TierBasis, TierWindow
 from tests.support import enroll, lines
 
@@ -43,8 +45,8 @@ async def seed_catalogue(settings):
 async def test_category_and_product_bonus_rules(database):
     await seed_catalogue(database)
     await enroll()
-    await rules.save_earning_rule(name="bakery double", category="bakery", multiplier=Decimal(2))
-    await rules.save_earning_rule(name="soap bonus", sku="SOAP", points_per_item=5)
+    await admin.save_earning_rule(name="bakery double", category="bakery", multiplier=Decimal(2))
+    await admin.save_earning_rule(name="soap bonus", sku="SOAP", points_per_item=5)
 
     preview = await orders.preview(
         database, lines(("BREAD", 2, "5.00"), ("SOAP", 3, "2.00")), member_external_id="cust-1"
@@ -60,7 +62,7 @@ async def test_category_and_product_bonus_rules(database):
 async def test_campaign_window_edges(database):
     await enroll()
     start, end = T0, T0 + timedelta(days=7)
-    await rules.save_campaign(
+    await admin.save_campaign(
         name="double week", starts_at=start, ends_at=end, multiplier=Decimal(2)
     )
 
@@ -74,10 +76,10 @@ async def test_campaign_window_edges(database):
 
 async def test_fixed_campaign_limited_to_a_tier(database):
     await enroll()
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold", threshold=50, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
-    await rules.save_campaign(
+    await admin.save_campaign(
         name="gold bonus",
         starts_at=T0 - timedelta(days=1),
         ends_at=T0 + timedelta(days=30),
@@ -93,8 +95,8 @@ async def test_fixed_campaign_limited_to_a_tier(database):
 
 async def test_caps_per_order_and_per_day(database):
     await enroll()
-    await rules.set_cap(Period.ORDER, 100)
-    await rules.set_cap(Period.DAY, 150)
+    await admin.set_cap(Period.ORDER, 100)
+    await admin.set_cap(Period.DAY, 150)
 
     big = await buy(database, "o-1", [("A", 1, "500.00")])
     same_day = await buy(database, "o-2", [("A", 1, "80.00")], at=T0 + timedelta(hours=2))
@@ -107,8 +109,8 @@ async def test_caps_per_order_and_per_day(database):
 
 async def test_monthly_and_lifetime_caps(database):
     await enroll()
-    await rules.set_cap(Period.MONTH, 100)
-    await rules.set_cap(Period.LIFETIME, 150)
+    await admin.set_cap(Period.MONTH, 100)
+    await admin.set_cap(Period.LIFETIME, 150)
 
     march = await buy(database, "o-1", [("A", 1, "120.00")])
     april = await buy(database, "o-2", [("A", 1, "120.00")], at=T0 + timedelta(days=31))
@@ -118,10 +120,10 @@ async def test_monthly_and_lifetime_caps(database):
 
 async def test_tier_multiplier_and_upgrade_mid_period(database):
     await enroll()
-    await rules.save_tier(
+    await admin.save_tier(
         name="Silver", threshold=100, basis=TierBasis.POINTS, window=TierWindow.CALENDAR_YEAR
     )
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold",
         threshold=300,
         basis=TierBasis.POINTS,
@@ -137,14 +139,14 @@ async def test_tier_multiplier_and_upgrade_mid_period(database):
 
     assert (silver.tier.name, silver.next_tier.name, silver.missing) == ("Silver", "Gold", 180)
     assert gold.points_awarded == 150
-    state = await rules.member_tier(member.id)
+    state = await config.member_tier(member.id)
     assert state.tier.name == "Gold"
     assert state.period_ends_at == datetime(2027, 1, 1, tzinfo=UTC)
 
 
 async def test_downgrade_only_at_the_end_of_the_period(database):
     await enroll()
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold", threshold=100, basis=TierBasis.SPEND, window=TierWindow.CALENDAR_YEAR
     )
     member = await Member.get(external_id="cust-1")
@@ -153,9 +155,9 @@ async def test_downgrade_only_at_the_end_of_the_period(database):
     mid_year = await jobs.run(datetime(2026, 11, 1, tzinfo=UTC), database)
     new_year = await jobs.run(datetime(2027, 1, 2, tzinfo=UTC), database)  # 2026 qualified: kept
     again = await jobs.run(datetime(2027, 1, 2, tzinfo=UTC), database)
-    kept = await rules.member_tier(member.id)
+    kept = await config.member_tier(member.id)
     year_after = await jobs.run(datetime(2028, 1, 2, tzinfo=UTC), database)  # 2027: nothing
-    gone = await rules.member_tier(member.id)
+    gone = await config.member_tier(member.id)
 
     assert mid_year.tier_changes == 0 and new_year.tier_changes == 0 and again.tier_changes == 0
     assert kept.tier.name == "Gold" and kept.period_ends_at == datetime(2028, 1, 1, tzinfo=UTC)
@@ -164,22 +166,22 @@ async def test_downgrade_only_at_the_end_of_the_period(database):
 
 async def test_rolling_window_counts_the_last_twelve_months(database):
     await enroll()
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.ROLLING_12_MONTHS
     )
     member = await Member.get(external_id="cust-1")
     await buy(database, "old", [("A", 1, "60.00")], at=T0 - timedelta(days=400))
 
     await buy(database, "new", [("A", 1, "60.00")])
-    assert (await rules.member_tier(member.id)).tier is None
+    assert (await config.member_tier(member.id)).tier is None
     await buy(database, "newer", [("A", 1, "60.00")], at=T0 + timedelta(days=1))
-    assert (await rules.member_tier(member.id)).tier.name == "Gold"
+    assert (await config.member_tier(member.id)).tier.name == "Gold"
 
 
 async def test_plan_multiplier_only_while_subscribed(database):
     member = await enroll()
-    plan = await rules.save_plan(name="Plus", fee_cents=999, period_days=30, multiplier=Decimal(2))
-    await rules.subscribe(member.id, plan.id, T0)
+    plan = await admin.save_plan(name="Plus", fee_cents=999, period_days=30, multiplier=Decimal(2))
+    await admin.subscribe(member.id, plan.id, T0)
 
     inside = await buy(database, "o-1", [("A", 1, "10.00")], at=T0 + timedelta(days=5))
     outside = await buy(database, "o-2", [("A", 1, "10.00")], at=T0 + timedelta(days=31))
@@ -188,8 +190,8 @@ async def test_plan_multiplier_only_while_subscribed(database):
 
 
 async def test_actions_signup_review_limit_and_repeated_reference(database):
-    await rules.save_action_rule(action=Action.SIGNUP, points=50)
-    await rules.save_action_rule(action=Action.REVIEW, points=10, limit_count=2, period=Period.DAY)
+    await admin.save_action_rule(action=Action.SIGNUP, points=50)
+    await admin.save_action_rule(action=Action.REVIEW, points=10, limit_count=2, period=Period.DAY)
     member = await members.enroll(members.EnrollInput("cust-1", "c@example.com"), database)
 
     first = await actions.record_action(database, "cust-1", Action.REVIEW, "review-1", T0)
@@ -206,7 +208,7 @@ async def test_actions_signup_review_limit_and_repeated_reference(database):
 
 
 async def test_birthday_once_a_year_by_the_jobs_runner(database):
-    await rules.save_action_rule(action=Action.BIRTHDAY, points=30, period=Period.YEAR)
+    await admin.save_action_rule(action=Action.BIRTHDAY, points=30, period=Period.YEAR)
     await members.enroll(
         members.EnrollInput("cust-1", "c@example.com", birthday=date(1990, 3, 10)), database
     )
@@ -223,19 +225,19 @@ async def test_birthday_once_a_year_by_the_jobs_runner(database):
 @pytest.mark.parametrize(
     ("call", "field"),
     [
-        (lambda: rules.save_action_rule(action=Action.REVIEW, points=-5), "points"),
+        (lambda: admin.save_action_rule(action=Action.REVIEW, points=-5), "points"),
         (
-            lambda: rules.save_earning_rule(name="x", category="nope", multiplier=Decimal(2)),
+            lambda: admin.save_earning_rule(name="x", category="nope", multiplier=Decimal(2)),
             "category",
         ),
-        (lambda: rules.save_earning_rule(name="x", sku="A", multiplier=Decimal(-1)), "multiplier"),
+        (lambda: admin.save_earning_rule(name="x", sku="A", multiplier=Decimal(-1)), "multiplier"),
         (
-            lambda: rules.save_campaign(
+            lambda: admin.save_campaign(
                 name="x", starts_at=T0, ends_at=T0 - timedelta(days=1), multiplier=Decimal(2)
             ),
             "endsAt",
         ),
-        (lambda: rules.set_cap(Period.DAY, 0), "maxPoints"),
+        (lambda: admin.set_cap(Period.DAY, 0), "maxPoints"),
     ],
 )
 async def test_bad_configuration_is_refused(database, call, field):
@@ -245,16 +247,16 @@ async def test_bad_configuration_is_refused(database, call, field):
 
 
 async def test_overlapping_or_mixed_tiers_are_refused(database):
-    await rules.save_tier(
+    await admin.save_tier(
         name="Silver", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
 
     with pytest.raises(InvalidInput) as same:
-        await rules.save_tier(
+        await admin.save_tier(
             name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
         )
     with pytest.raises(InvalidInput) as mixed:
-        await rules.save_tier(
+        await admin.save_tier(
             name="Gold", threshold=200, basis=TierBasis.SPEND, window=TierWindow.LIFETIME
         )
 
@@ -262,12 +264,12 @@ async def test_overlapping_or_mixed_tiers_are_refused(database):
 
 
 async def test_program_report_shows_the_tier_mix(database):
-    from loyalty import reports
+    from loyalty.reports import summary as reports
 
-    await rules.save_tier(
+    await admin.save_tier(
         name="Silver", threshold=10, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
     for i, amount in enumerate(["150.00", "50.00", "5.00", "20.00"]):
@@ -280,12 +282,12 @@ async def test_program_report_shows_the_tier_mix(database):
 
 
 async def test_a_second_tier_with_the_same_name_is_refused(database):
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold", threshold=100, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
 
     with pytest.raises(InvalidInput) as raised:
-        await rules.save_tier(
+        await admin.save_tier(
             name="Gold", threshold=200, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
         )
 

@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty import actions, jobs, members, orders, rewards, rules
+from loyalty import members, orders, rewards
 from loyalty.errors import LoyaltyError
 from loyalty.ledger import check
+from loyalty.ops import jobs
+from loyalty.programme import actions, admin
 from models import Action, ActionRule, Coupon, Member, Period, RewardKind, TierBasis, TierWindow
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -36,22 +38,22 @@ STEP = st.one_of(
 async def configure() -> None:
     if await ActionRule.exists():
         return
-    await rules.save_action_rule(action=Action.REVIEW, points=15, limit_count=2, period=Period.WEEK)
-    await rules.save_action_rule(action=Action.NEWSLETTER, points=40)
-    await rules.save_tier(
+    await admin.save_action_rule(action=Action.REVIEW, points=15, limit_count=2, period=Period.WEEK)
+    await admin.save_action_rule(action=Action.NEWSLETTER, points=40)
+    await admin.save_tier(
         name="Gold",
         threshold=300,
         basis=TierBasis.POINTS,
         window=TierWindow.CALENDAR_YEAR,
         multiplier=Decimal("1.5"),
     )
-    await rules.save_campaign(
+    await admin.save_campaign(
         name="double",
         starts_at=T0 + timedelta(days=30),
         ends_at=T0 + timedelta(days=60),
         multiplier=Decimal(2),
     )
-    await rules.set_cap(Period.DAY, 400)
+    await admin.set_cap(Period.DAY, 400)
     await rewards.create_reward(
         rewards.RewardInput(
             name="ship", kind=RewardKind.FREE_SHIPPING, points_cost=50, coupon_days=20

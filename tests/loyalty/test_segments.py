@@ -20,9 +20,9 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import segments
 from loyalty.errors import InvalidInput
-from loyalty.segments import SegmentFilter
+from loyalty.reports import segments
+from loyalty.reports.segments import SegmentFilter
 from tests.support import enroll, order
 
 pytestmark = pytest.mark.usefixtures("database")

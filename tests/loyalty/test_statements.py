@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty import orders, rewards, statements
+from loyalty import orders, rewards
 from loyalty.errors import NotFound
+from loyalty.members import statements
 from models import RewardKind
 from tests.support import enroll, lines, order
 
@@ -96,15 +97,15 @@ async def test_an_unknown_member_has_no_statement(database):
 
 
 async def test_statement_shows_tier_and_what_is_missing(database):
-    from loyalty import rules
+    from loyalty.programme import admin
     from models import TierBasis, TierWindow
     from tests.support import enroll, order
 
     member = await enroll("tiered")
-    await rules.save_tier(
+    await admin.save_tier(
         name="Silver", threshold=50, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
-    await rules.save_tier(
+    await admin.save_tier(
         name="Gold", threshold=200, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
     )
     await order(database, "t-1", "tiered", amount="80.00")

@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from loyalty import db, outbox, statements
+from loyalty import db
 from loyalty.errors import ErrorCode, NotFound
+from loyalty.events import outbox
+from loyalty.members import statements
 from loyalty.settings import Settings
 from models import Member
 

@@ -1,7 +1,7 @@
 """The outbox: events written in the same transaction as the change that caused them.
 
 A writer calls :func:`record` with its transaction's connection, so an event exists exactly when
-its change was committed; ``loyalty.dispatch`` delivers them afterwards (at least once). Each
+its change was committed; ``loyalty.events.dispatch`` delivers them afterwards (at least once). Each
 event has a random ``event_id`` that receivers use to drop duplicates.
 """
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from loyalty import rewards
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError, NotFound
-from loyalty.ratelimit import FailureLimiter
+from loyalty.ops.ratelimit import FailureLimiter
 from models import Coupon
 
 # Unknown well-formed codes per shopper per minute (in-process: see loyalty.ratelimit).

@@ -1,22 +1,21 @@
-"""Enrolment and lookup of members."""
+"""Enrolment: a shop customer joins the programme (with a referral code and the signup bonus)."""
 
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
-from loyalty import db, referrals
-from loyalty.errors import ErrorCode, InvalidInput, NotFound
+from loyalty import db
+from loyalty.codes import random_code
+from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.members import referrals
 from loyalty.settings import Settings
 from models import Action, Member
 
-# No 0/O, 1/I/L: codes are read aloud and typed from screenshots.
-REFERRAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERRAL_LENGTH = 8
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -41,7 +40,8 @@ def normalize_email(email: str) -> str:
 
 
 def new_referral_code() -> str:
-    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_LENGTH))
+    """A member's referral code: ``REFERRAL_LENGTH`` symbols of the code alphabet."""
+    return random_code(REFERRAL_LENGTH)
 
 
 def _validate(data: EnrollInput) -> None:
@@ -92,7 +92,9 @@ async def enroll(data: EnrollInput, settings: Settings | None = None) -> Member:
         )
         if referrer is not None:
             await referrals.welcome(conn, settings, member)
-        from loyalty import actions  # actions looks members up: import here, not at the top
+        from loyalty.programme import (
+            actions,  # actions looks members up: import here, not at the top
+        )
 
         await actions.award(conn, settings, member.id, Action.SIGNUP, "signup", datetime.now(UTC))
         return member
@@ -111,26 +113,3 @@ async def enroll(data: EnrollInput, settings: Settings | None = None) -> Member:
                 ) from None
             # A referral code collision (31^8 codes): draw another.
     raise RuntimeError("could not draw a unique referral code")
-
-
-async def get(member_id: int) -> Member:
-    member = await Member.get_or_none(id=member_id)
-    if member is None:
-        raise NotFound("member not found", field="id", code=ErrorCode.MEMBER_NOT_FOUND)
-    return member
-
-
-async def by_external_id(external_id: str, *, field: str = "memberExternalId") -> Member:
-    member = await Member.get_or_none(external_id=external_id)
-    if member is None:
-        raise NotFound("member not found", field=field, code=ErrorCode.MEMBER_NOT_FOUND)
-    return member
-
-
-async def page(first: int, after_id: int | None) -> tuple[list[Member], bool]:
-    """Members in id order after a cursor, and whether more follow."""
-    query = Member.all().order_by("id")
-    if after_id is not None:
-        query = query.filter(id__gt=after_id)
-    rows = await query.limit(first + 1)
-    return rows[:first], len(rows) > first

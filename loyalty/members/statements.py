@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from loyalty import db, members, rewards, tiers
+from loyalty import db, members, rewards
 from loyalty.offers import serving
 from loyalty.offers.serving import ProductOffer
+from loyalty.programme import tiers
 from models import CouponStatus, Lot, Reward
 
 EXPIRING_WITHIN_DAYS = 30

@@ -9,12 +9,13 @@ from functools import partial
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from loyalty import db, ledger, tiers
+from loyalty import db, ledger
 from loyalty.errors import ErrorCode, InvalidInput
 from loyalty.ledger import keys
 from loyalty.ledger.expiry import lot_expires_at
 from loyalty.members import by_external_id
-from loyalty.rules import period_start
+from loyalty.programme import tiers
+from loyalty.programme.config import period_start
 from loyalty.settings import Settings
 from models import Action, ActionRule, EntryKind, LedgerEntry, Member
 

@@ -12,7 +12,11 @@ from functools import partial
 
 from tortoise.expressions import Q
 
-from loyalty import actions, db, dispatch, ledger, pending, reminders, rewards, tiers
+from loyalty import db, ledger, rewards
+from loyalty.events import dispatch
+from loyalty.members import reminders
+from loyalty.orders import pending
+from loyalty.programme import actions, tiers
 from loyalty.settings import Settings
 from models import Lot, Member
 

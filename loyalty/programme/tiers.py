@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db
-from loyalty.rules import member_tier
+from loyalty.programme.config import member_tier
 from models import EntryKind, MemberTier, Tier, TierBasis, TierWindow
 
 YEAR = timedelta(days=365)

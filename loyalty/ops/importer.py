@@ -2,8 +2,9 @@
 
 ``loyalty import completejourney [--households N]``: each household becomes a member
 (``cj-<household_id>``), each product a catalogue product (sku = product id), each basket an
-order (``cj-<basket_id>``) with its lines, and each order earns what ``loyalty.earning.compute``
-gives it (as recordOrder does, no discount), credited under ``loyalty.ledger.keys.order``.
+order (``cj-<basket_id>``) with its lines, and each order earns what
+``loyalty.programme.earning.compute`` gives it (as recordOrder does, no discount), credited
+under ``loyalty.ledger.keys.order``.
 
 Time shift: the data is from 2017. Every timestamp moves by one constant so that the last
 transaction of the whole data set falls at 00:00 UTC of the import day; recency, lot expiry and
@@ -46,10 +47,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tqdm import tqdm
 
-from loyalty import db, earning
+from loyalty import db
 from loyalty.ledger import keys
 from loyalty.ledger.expiry import lot_expires_at
 from loyalty.members import new_referral_code, normalize_email
+from loyalty.programme import earning
 from loyalty.settings import Settings
 from models import EntryKind, Member, Order
 

@@ -1,0 +1,1 @@
+"""Outgoing events: the outbox written with each change, and its signed delivery."""

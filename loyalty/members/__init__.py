@@ -1,0 +1,14 @@
+"""Members: enrolment and lookup, tokens, referrals, statements and reminders."""
+
+from loyalty.members.enrolment import EnrollInput, enroll, new_referral_code, normalize_email
+from loyalty.members.lookup import by_external_id, get, page
+
+__all__ = [
+    "EnrollInput",
+    "by_external_id",
+    "enroll",
+    "get",
+    "new_referral_code",
+    "normalize_email",
+    "page",
+]

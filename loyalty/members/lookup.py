@@ -1,0 +1,29 @@
+"""Finding members by id or by the shop's customer id, and paging through them."""
+
+from __future__ import annotations
+
+from loyalty.errors import ErrorCode, NotFound
+from models import Member
+
+
+async def get(member_id: int) -> Member:
+    member = await Member.get_or_none(id=member_id)
+    if member is None:
+        raise NotFound("member not found", field="id", code=ErrorCode.MEMBER_NOT_FOUND)
+    return member
+
+
+async def by_external_id(external_id: str, *, field: str = "memberExternalId") -> Member:
+    member = await Member.get_or_none(external_id=external_id)
+    if member is None:
+        raise NotFound("member not found", field=field, code=ErrorCode.MEMBER_NOT_FOUND)
+    return member
+
+
+async def page(first: int, after_id: int | None) -> tuple[list[Member], bool]:
+    """Members in id order after a cursor, and whether more follow."""
+    query = Member.all().order_by("id")
+    if after_id is not None:
+        query = query.filter(id__gt=after_id)
+    rows = await query.limit(first + 1)
+    return rows[:first], len(rows) > first

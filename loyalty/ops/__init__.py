@@ -1,0 +1,1 @@
+"""Batch and guard work: the jobs runner, the bulk import, rate limits."""

@@ -1,0 +1,24 @@
+"""Orders: recording them, refunding them, and the points they hold back for the return window."""
+
+from loyalty.orders.record import (
+    LineInput,
+    OrderInput,
+    OrderResult,
+    ensure_products,
+    preview,
+    record_order,
+)
+from loyalty.orders.refunds import RefundInput, RefundLineInput, RefundResult, refund_order
+
+__all__ = [
+    "LineInput",
+    "OrderInput",
+    "OrderResult",
+    "RefundInput",
+    "RefundLineInput",
+    "RefundResult",
+    "ensure_products",
+    "preview",
+    "record_order",
+    "refund_order",
+]

@@ -1,0 +1,1 @@
+"""The programme: its configuration (admin, cache), earning, tiers and actions."""

@@ -17,7 +17,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from loyalty.ledger import check
+from loyalty.ledger import check, keys
 from loyalty.settings import Settings
 from models import EntryKind, LedgerEntry, Member, Order
 from tests.support import ADMIN_KEY, STOREFRONT_KEY, WEBHOOK_SECRET, enroll
@@ -150,12 +150,12 @@ async def test_every_order_is_credited_once_across_a_killed_server(database):
         assert answer["userErrors"] == [], order_id
         assert answer["pointsAwarded"] == expected_points(sent[order_id][1]), order_id
     assert [str(v) for v in await check.violations()] == []
-    keys = Counter(
+    credited = Counter(
         await LedgerEntry.filter(kind=EntryKind.EARN_ORDER).values_list(
             "idempotency_key", flat=True
         )
     )
-    assert keys == {keys.order(o): 1 for o in sent}
+    assert credited == {keys.order(o): 1 for o in sent}
     assert sorted(await Order.all().values_list("external_id", flat=True)) == sorted(sent)
     balances = dict(await Member.all().values_list("external_id", "balance"))
     owed = Counter[str]()

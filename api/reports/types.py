@@ -6,11 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import strawberry
-from loyalty.reports.summary import Cohort, ProgramReport
 
 from api.relay import encode_id
 from api.rewards.types import CauseTotal
 from loyalty.money import from_cents
+from loyalty.reports.summary import Cohort, ProgramReport
 
 
 @strawberry.type

@@ -1,13 +1,15 @@
-"""The ``loyalty`` command: serve, check, jobs, import, retrain, evaluate."""
+"""The batch commands of ``loyalty``: check, migrate, jobs, dispatch, import, retrain, evaluate.
+
+``loyalty serve`` is added by ``api.cli``, the console entry point: the domain does not start
+web servers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from loyalty import db
@@ -48,43 +50,6 @@ def announce_keys(
         shown = key.value if name in generated and name in _HANDED_OUT else key.fingerprint()
         note = " (generated now)" if name in generated else ""
         print(f"  {variable(name):<24} {shown}{note}")
-
-
-def _export(settings: Settings) -> None:
-    """Hand the effective settings to uvicorn worker processes through the environment."""
-    os.environ["LOYALTY_DATABASE_URL"] = settings.database_url
-    for name in KEYS:
-        os.environ[variable(name)] = getattr(settings, name).value
-
-
-def serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    if settings.is_sqlite and args.workers > 1:
-        print("several workers need PostgreSQL (SQLite has one writer); use --workers 1")
-        return 2
-    asyncio.run(db.migrate(settings))
-    if args.demo:
-        from loyalty.ops import importer
-
-        print(f"loading demo data: {args.demo} Complete Journey households (idempotent)")
-        asyncio.run(importer.main(settings, households=args.demo))
-    _export(settings)
-    print(f"GraphQL on http://{args.host}:{args.port}/graphql  (database: {settings.database_url})")
-    query = '{"query":"{ program { name pointsName } }"}'
-    print(
-        f"  try: curl -s http://{args.host}:{args.port}/graphql "
-        f"-H 'Content-Type: application/json' -d '{query}'"
-    )
-    uvicorn.run(
-        "api.app:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-    )
-    return 0
 
 
 async def _check(settings: Settings) -> int:
@@ -174,23 +139,15 @@ def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(dispatch.main(settings))
 
 
-def parser() -> argparse.ArgumentParser:
+Commands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
+    """The command line; ``extra`` adds commands of the outer layers (``serve``, in ``api.cli``)."""
     p = argparse.ArgumentParser(prog="loyalty", description="Loyalty programme engine")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="run the GraphQL API (uvicorn)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--workers", type=int, default=1)
-    s.add_argument(
-        "--demo",
-        type=int,
-        nargs="?",
-        const=200,
-        default=0,
-        metavar="HOUSEHOLDS",
-        help="first load this many Complete Journey households (default 200)",
-    )
-    s.set_defaults(run=serve)
+    if extra is not None:
+        extra(sub)
     sub.add_parser("check", help="verify the ledger invariants").set_defaults(run=check)
     sub.add_parser("migrate", help="apply schema migrations").set_defaults(run=migrate)
     j = sub.add_parser("jobs", help="batch jobs").add_subparsers(dest="job", required=True)
@@ -213,9 +170,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, extra: Commands | None = None) -> int:
+    """Run one command with the settings ``load_settings`` gives (2 on bad configuration)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    args = parser().parse_args(argv)
+    args = parser(extra).parse_args(argv)
     try:
         return int(args.run(args, load_settings()))
     except ConfigError as exc:

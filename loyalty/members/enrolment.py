@@ -13,6 +13,7 @@ from loyalty import db
 from loyalty.codes import random_code
 from loyalty.errors import ErrorCode, InvalidInput
 from loyalty.members import referrals
+from loyalty.programme import actions
 from loyalty.settings import Settings
 from models import Action, Member
 
@@ -92,10 +93,6 @@ async def enroll(data: EnrollInput, settings: Settings | None = None) -> Member:
         )
         if referrer is not None:
             await referrals.welcome(conn, settings, member)
-        from loyalty.programme import (
-            actions,  # actions looks members up: import here, not at the top
-        )
-
         await actions.award(conn, settings, member.id, Action.SIGNUP, "signup", datetime.now(UTC))
         return member
 

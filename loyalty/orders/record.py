@@ -15,7 +15,7 @@ from loyalty import db
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from loyalty.limits import EARLIEST_ORDER, ORDER_CLOCK_SKEW
 from loyalty.members import by_external_id, referrals
-from loyalty.orders import pending
+from loyalty.orders.pending import credit_order, hold
 from loyalty.programme import earning, tiers
 from loyalty.programme.config import TOKEN_SQL, config_for
 from loyalty.programme.context import earning_context
@@ -185,9 +185,9 @@ async def _credit_order(
 ) -> None:
     """Credit a just-inserted order's points (or hold them for the return window)."""
     if points > 0 and settings.pending_days > 0:
-        await pending.hold(conn, settings, member_id, order, points)
+        await hold(conn, settings, member_id, order, points)
     elif points > 0:
-        await pending.credit_order(conn, settings, member_id, order, points, fresh=True)
+        await credit_order(conn, settings, member_id, order, points, fresh=True)
 
 
 async def _replay(order: Order, member_external_id: str) -> OrderResult:

@@ -16,7 +16,7 @@ from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from loyalty.ledger import keys
 from loyalty.members import referrals
 from loyalty.money import to_cents
-from loyalty.orders import pending
+from loyalty.orders.pending import take
 from loyalty.settings import Settings
 from models import EntryKind, Member, Order, OrderLine, Refund
 
@@ -80,7 +80,7 @@ async def refund_order(settings: Settings, data: RefundInput) -> RefundResult:
         )
         shortfall = 0
         # Inside the return window the pending credit shrinks, not the balance.
-        from_pending = points > 0 and await pending.take(conn, order, points)
+        from_pending = points > 0 and await take(conn, order, points)
         if points > 0 and not from_pending:
             earn = await ledger.existing(keys.order(order.external_id), conn)
             posted = await ledger.debit(

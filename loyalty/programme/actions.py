@@ -13,7 +13,7 @@ from loyalty import db, ledger
 from loyalty.errors import ErrorCode, InvalidInput
 from loyalty.ledger import keys
 from loyalty.ledger.expiry import lot_expires_at
-from loyalty.members import by_external_id
+from loyalty.members.lookup import by_external_id
 from loyalty.programme import tiers
 from loyalty.programme.config import period_start
 from loyalty.settings import Settings

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.app import create_app
+from api import cli as api_cli
 from loyalty import cli
 from loyalty.settings import (
     KEYS,
@@ -222,6 +223,8 @@ def test_every_command_refuses_to_start_in_production_with_a_weak_key(
     for command in (["check"], ["dispatch"], ["jobs", "run"], ["migrate"]):
         assert cli.main(command) == 2
         assert "LOYALTY_STOREFRONT_KEY" in capsys.readouterr().err
+    assert api_cli.main(["serve"]) == 2
+    assert "LOYALTY_STOREFRONT_KEY" in capsys.readouterr().err
     assert not (tmp_path / "never.sqlite3").exists()
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+from tortoise.models import Model
 
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.limits import MAX_POINTS
@@ -24,6 +26,7 @@ from models import (
 )
 
 MAX_MULTIPLIER = Decimal(100)
+M = TypeVar("M", bound=Model)
 
 
 def _multiplier(value: Decimal | None, name: str = "multiplier") -> Decimal:
@@ -42,6 +45,28 @@ def _points(value: int | None, name: str, *, allow_zero: bool = True) -> int:
             field=name,
         )
     return value
+
+
+def _name(name: str, limit: int) -> str:
+    if not name or len(name) > limit:
+        raise InvalidInput(f"name must be 1 to {limit} characters", field="name")
+    return name
+
+
+async def _saved(record: M | None, what: str, values: dict[str, Any]) -> M:
+    """Write ``values`` onto a new or found configuration row and publish a new configuration
+    version, so every process reads the change on its next order."""
+    if record is None:
+        raise NotFound(f"{what} not found", field="id")
+    record.update_from_dict(values)
+    await record.save()
+    await config_changed()
+    return record
+
+
+async def _by_id(model: type[M], record_id: int | None) -> M | None:
+    """The row to update, or a new one when no id is given (None: no such row)."""
+    return await model.get_or_none(id=record_id) if record_id else model()
 
 
 async def _known_category(category: str | None, field: str = "category") -> str | None:
@@ -63,8 +88,7 @@ async def save_earning_rule(
     rule_id: int | None = None,
 ) -> EarningRule:
     """Create or update a category/product bonus rule."""
-    if not name or len(name) > 255:
-        raise InvalidInput("name must be 1 to 255 characters", field="name")
+    _name(name, 255)
     if (category is None) == (sku is None):
         raise InvalidInput("give either a category or a sku", field="category")
     if (category and len(category) > 128) or (sku and len(sku) > 64):
@@ -74,10 +98,9 @@ async def save_earning_rule(
     if mult == 1 and per_item == 0:
         raise InvalidInput("a rule needs a multiplier or points per item", field="multiplier")
     await _known_category(category)
-    rule = await EarningRule.get_or_none(id=rule_id) if rule_id else EarningRule()
-    if rule is None:
-        raise NotFound("earning rule not found", field="id")
-    rule.update_from_dict(
+    return await _saved(
+        await _by_id(EarningRule, rule_id),
+        "earning rule",
         {
             "name": name,
             "category": category,
@@ -85,11 +108,8 @@ async def save_earning_rule(
             "multiplier": mult,
             "points_per_item": per_item,
             "active": active,
-        }
+        },
     )
-    await rule.save()
-    await config_changed()
-    return rule
 
 
 async def save_campaign(
@@ -106,8 +126,7 @@ async def save_campaign(
     campaign_id: int | None = None,
 ) -> Campaign:
     """Create or update a time-boxed campaign."""
-    if not name or len(name) > 255:
-        raise InvalidInput("name must be 1 to 255 characters", field="name")
+    _name(name, 255)
     if ends_at <= starts_at:
         raise InvalidInput("endsAt must be after startsAt", field="endsAt")
     mult = _multiplier(multiplier)
@@ -119,10 +138,9 @@ async def save_campaign(
     for tier in tiers or []:
         if not await Tier.exists(name=tier):
             raise InvalidInput(f"unknown tier {tier!r}", field="tiers")
-    campaign = await Campaign.get_or_none(id=campaign_id) if campaign_id else Campaign()
-    if campaign is None:
-        raise NotFound("campaign not found", field="id")
-    campaign.update_from_dict(
+    return await _saved(
+        await _by_id(Campaign, campaign_id),
+        "campaign",
         {
             "name": name,
             "starts_at": starts_at,
@@ -133,11 +151,8 @@ async def save_campaign(
             "categories": categories or [],
             "tiers": tiers or [],
             "active": active,
-        }
+        },
     )
-    await campaign.save()
-    await config_changed()
-    return campaign
 
 
 async def set_cap(period: Period, max_points: int | None) -> EarningCap | None:
@@ -148,10 +163,7 @@ async def set_cap(period: Period, max_points: int | None) -> EarningCap | None:
         return None
     _points(max_points, "maxPoints", allow_zero=False)
     cap, _ = await EarningCap.get_or_create(period=period, defaults={"max_points": max_points})
-    cap.max_points = max_points
-    await cap.save()
-    await config_changed()
-    return cap
+    return await _saved(cap, "cap", {"max_points": max_points})
 
 
 async def save_action_rule(
@@ -171,12 +183,11 @@ async def save_action_rule(
             "actions are limited per day, week, month, year or lifetime", field="period"
         )
     rule, _ = await ActionRule.get_or_create(action=action, defaults={"points": points})
-    rule.update_from_dict(
-        {"points": points, "limit_count": limit_count, "period": period, "active": active}
+    return await _saved(
+        rule,
+        "action rule",
+        {"points": points, "limit_count": limit_count, "period": period, "active": active},
     )
-    await rule.save()
-    await config_changed()
-    return rule
 
 
 async def save_tier(
@@ -191,8 +202,7 @@ async def save_tier(
     tier_id: int | None = None,
 ) -> Tier:
     """Create or update a tier; thresholds must differ and all tiers share basis and window."""
-    if not name or len(name) > 64:
-        raise InvalidInput("name must be 1 to 64 characters", field="name")
+    _name(name, 64)
     if threshold < 0:
         raise InvalidInput("threshold must be zero or more", field="threshold")
     if await Tier.filter(name=name).exclude(id=tier_id or 0).exists():
@@ -202,10 +212,9 @@ async def save_tier(
         raise InvalidInput("another tier has this threshold", field="threshold")
     if any(t.basis != basis or t.window != window for t in others):
         raise InvalidInput("all tiers must share the same basis and window", field="basis")
-    tier = await Tier.get_or_none(id=tier_id) if tier_id else Tier()
-    if tier is None:
-        raise NotFound("tier not found", field="id")
-    tier.update_from_dict(
+    return await _saved(
+        await _by_id(Tier, tier_id),
+        "tier",
         {
             "name": name,
             "threshold": threshold,
@@ -214,11 +223,8 @@ async def save_tier(
             "multiplier": _multiplier(multiplier),
             "perks": perks or [],
             "active": active,
-        }
+        },
     )
-    await tier.save()
-    await config_changed()
-    return tier
 
 
 async def save_plan(
@@ -230,25 +236,24 @@ async def save_plan(
     perks: list[str] | None = None,
     active: bool = True,
 ) -> Plan:
-    if not name or len(name) > 128:
-        raise InvalidInput("name must be 1 to 128 characters", field="name")
+    """Create or update a paid plan (by name)."""
+    _name(name, 128)
     if period_days < 1:
         raise InvalidInput("periodDays must be at least 1", field="periodDays")
     plan, _ = await Plan.get_or_create(
         name=name, defaults={"fee_cents": fee_cents, "period_days": period_days}
     )
-    plan.update_from_dict(
+    return await _saved(
+        plan,
+        "plan",
         {
             "fee_cents": fee_cents,
             "period_days": period_days,
             "multiplier": _multiplier(multiplier),
             "perks": perks or [],
             "active": active,
-        }
+        },
     )
-    await plan.save()
-    await config_changed()
-    return plan
 
 
 async def subscribe(member_id: int, plan_id: int, starts_at: datetime) -> Subscription:

@@ -31,7 +31,9 @@ class EnrollInput:
 
 
 def normalize_email(email: str) -> str:
-    """Lower-case, drop a +tag, and drop dots for providers that ignore them."""
+    """Lower-case, drop a +tag, and drop dots for providers that ignore them ("" stays "")."""
+    if not email.strip():
+        return ""
     local, _, domain = email.strip().lower().partition("@")
     local = local.split("+", 1)[0]
     if domain in ("gmail.com", "googlemail.com"):
@@ -48,9 +50,16 @@ def new_referral_code() -> str:
 def _validate(data: EnrollInput) -> None:
     if not data.external_id or not data.external_id.strip() or len(data.external_id) > 255:
         raise InvalidInput("externalId must be 1 to 255 characters", field="externalId")
-    if len(data.email) > 320 or not _EMAIL.match(data.email.strip()):
+    email = data.email.strip()
+    # Shops have customers without an e-mail (phone-only, in-store); they may join too, but
+    # the referral abuse rules are keyed on the e-mail, so a referral needs one.
+    if email and (len(data.email) > 320 or not _EMAIL.match(email)):
         raise InvalidInput(
             "email is not a valid address", field="email", code=ErrorCode.INVALID_EMAIL
+        )
+    if not email and data.referral_code:
+        raise InvalidInput(
+            "a referral needs an e-mail", field="email", code=ErrorCode.INVALID_EMAIL
         )
     if data.name is not None and len(data.name) > 255:
         raise InvalidInput("name is longer than 255 characters", field="name")

@@ -72,6 +72,8 @@ class Settings:
     secret: Secret = field(default_factory=lambda: Secret(""))
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
     events_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Optional: the key Shopify signs its webhooks with; unset, /webhooks/shopify is a 404.
+    shopify_secret: Secret = field(default_factory=lambda: Secret(""))
     program_name: str = "Loyalty"
     points_name: str = "points"
     currency: str = "USD"
@@ -185,6 +187,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         secret=Secret(env.get("LOYALTY_SECRET", "")),
         webhook_secret=Secret(env.get("LOYALTY_WEBHOOK_SECRET", "")),
         events_secret=Secret(env.get("LOYALTY_EVENTS_SECRET", "")),
+        shopify_secret=Secret(env.get("LOYALTY_SHOPIFY_SECRET", "")),
         program_name=env.get("LOYALTY_PROGRAM_NAME", "Loyalty"),
         points_name=env.get("LOYALTY_POINTS_NAME", "points"),
         currency=currency,

@@ -2,6 +2,7 @@
 
 from models.catalog import Product
 from models.events import DeliveryStatus, EventDelivery, MarketingPreference, OutboxEvent
+from models.inbox import InboxDelivery, InboxStatus
 from models.ledger import EntryKind, LedgerEntry, Lot, LotUse, PendingCredit, PendingStatus
 from models.members import Member
 from models.offers import MemberOffer, ModelVersion
@@ -35,6 +36,8 @@ __all__ = [
     "EarningRule",
     "EntryKind",
     "EventDelivery",
+    "InboxDelivery",
+    "InboxStatus",
     "LedgerEntry",
     "Lot",
     "LotUse",

@@ -1,0 +1,56 @@
+"""What a platform's delivery asks of the programme, in the domain's own inputs, and what
+became of it. The platform modules build commands; ``apply`` carries them out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loyalty.members import EnrollInput
+from loyalty.orders import OrderInput, RefundInput
+from models import InboxStatus
+
+
+@dataclass(frozen=True)
+class Enrol:
+    """A shop customer joins (nothing happens when it is already a member)."""
+
+    member: EnrollInput
+
+
+@dataclass(frozen=True)
+class RecordOrder:
+    """A paid order earns; its customer is enrolled first when it is not a member yet."""
+
+    order: OrderInput
+    customer: EnrollInput
+
+
+@dataclass(frozen=True)
+class Refund:
+    """Money went back to the customer: reverse the proportional points."""
+
+    refund: RefundInput
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """The order was cancelled: reverse what is left of it, as a refund of the rest."""
+
+    order_external_id: str
+    refund_external_id: str
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """The delivery asks for nothing (a test order, an unpaid one); the reason says why."""
+
+    reason: str
+
+
+Command = Enrol | RecordOrder | Refund | Cancel | Ignore
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: InboxStatus
+    reason: str | None = None

@@ -1,0 +1,183 @@
+"""Shopify's webhook bodies as the programme's commands: pure functions, no I/O.
+
+Shopify's field names stop here. What earns, and what does not:
+
+- ``orders/create`` and ``orders/paid`` record the order once it is paid (``financial_status``
+  ``paid``, or ``partially_refunded``: it was paid and its refunds arrive as ``refunds/create``);
+  both topics carry the same order id, which the domain records once. Not paid yet
+  (``pending``, ``authorized``, ``partially_paid``: points follow money received in full, and
+  Shopify sends ``orders/paid`` when that happens), ``voided``, ``refunded``, cancelled
+  (``cancelled_at`` set), test orders (``test: true``) and guest orders (no customer) earn
+  nothing: they are ignored with that reason.
+- Amounts are the shop's (``*_set.shop_money``, else the plain field, also in shop currency),
+  never the presentment currency the customer saw; the order's currency is ``currency``.
+- ``orders/cancelled`` reverses what is left of a recorded order, like a full refund.
+- ``refunds/create`` reverses the money of its successful, non-test ``refund`` transactions.
+- ``customers/create`` and ``customers/update`` enrol the customer (``str(id)``); an e-mail is
+  optional.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.members import EnrollInput
+from loyalty.orders import LineInput, OrderInput, RefundInput
+from loyalty.platforms import fields
+from loyalty.platforms.commands import Cancel, Command, Enrol, Ignore, RecordOrder, Refund
+
+PLATFORM = "shopify"
+ORDER_TOPICS = frozenset({"orders/create", "orders/paid"})
+CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update"})
+TOPICS = ORDER_TOPICS | CUSTOMER_TOPICS | {"orders/cancelled", "refunds/create"}
+"""The topics a shop subscribes to; any other is stored and ignored."""
+EARNING_STATUSES = frozenset({"paid", "partially_refunded"})
+CUSTOM_ITEM_SKU = "shopify-custom-item"
+"""A line with no sku, variant or product (a custom item, a tip): one catalogue entry for all."""
+
+
+def order_id(shopify_id: str) -> str:
+    """The domain's external id of a Shopify order."""
+    return f"shopify-{shopify_id}"
+
+
+def command(topic: str, body: dict[str, Any], currency: str) -> Command:
+    """What a delivery of this topic asks for; ``currency`` is the programme's."""
+    if topic in ORDER_TOPICS:
+        return order_command(body)
+    if topic == "orders/cancelled":
+        return cancel_command(body)
+    if topic == "refunds/create":
+        return refund_command(body, currency)
+    if topic in CUSTOMER_TOPICS:
+        return Enrol(customer_input(body, "customer"))
+    return Ignore(f"topic {topic!r} is not handled")
+
+
+def order_command(body: dict[str, Any]) -> Command:
+    """Record a paid order, or say why it earns nothing."""
+    if fields.flag(body.get("test"), "test"):
+        return Ignore("test order")
+    if body.get("cancelled_at") is not None:
+        return Ignore("cancelled order")
+    status = fields.text(body.get("financial_status"), "financial_status")
+    if status not in EARNING_STATUSES:
+        return Ignore(f"financial_status is {status}: points follow payment")
+    customer = fields.obj(body.get("customer"), "customer")
+    if customer is None:
+        return Ignore("guest order: no customer to credit")
+    member = customer_input(customer, "customer")
+    return RecordOrder(order=order_input(body, member.external_id), customer=member)
+
+
+def order_input(body: dict[str, Any], member_external_id: str) -> OrderInput:
+    """A Shopify order as the domain's order input, in shop currency."""
+    return OrderInput(
+        external_id=order_id(fields.required(fields.identifier(body.get("id"), "id"), "id")),
+        member_external_id=member_external_id,
+        lines=[
+            _line(item, at) for at, item in fields.objects(body.get("line_items"), "line_items")
+        ],
+        currency=fields.text(body.get("currency"), "currency"),
+        placed_at=fields.moment(body.get("created_at"), "created_at"),
+        discount=_shop_money(body, "total_discounts_set", "total_discounts") or Decimal(0),
+        shipping=_shop_money(body, "total_shipping_price_set") or Decimal(0),
+    )
+
+
+def customer_input(customer: dict[str, Any], at: str) -> EnrollInput:
+    """A Shopify customer as an enrolment; customers without an e-mail join too."""
+    external_id = fields.required(fields.identifier(customer.get("id"), f"{at}.id"), f"{at}.id")
+    names = [
+        fields.text(customer.get("first_name"), f"{at}.first_name"),
+        fields.text(customer.get("last_name"), f"{at}.last_name"),
+    ]
+    name = " ".join(n.strip() for n in names if n and n.strip())
+    return EnrollInput(
+        external_id=external_id,
+        email=(fields.text(customer.get("email"), f"{at}.email") or "").strip(),
+        name=name or None,
+    )
+
+
+def cancel_command(body: dict[str, Any]) -> Command:
+    """Reverse what is left of a cancelled order."""
+    if fields.flag(body.get("test"), "test"):
+        return Ignore("test order")
+    shopify_id = fields.required(fields.identifier(body.get("id"), "id"), "id")
+    return Cancel(order_id(shopify_id), refund_external_id=f"shopify-cancel-{shopify_id}")
+
+
+def refund_command(body: dict[str, Any], currency: str) -> Command:
+    """Reverse the money refunded: the successful, non-test ``refund`` transactions."""
+    refund_id = fields.required(fields.identifier(body.get("id"), "id"), "id")
+    order = fields.required(fields.identifier(body.get("order_id"), "order_id"), "order_id")
+    refunded = Decimal(0)
+    tests = 0
+    for at, transaction in fields.objects(body.get("transactions"), "transactions"):
+        if transaction.get("kind") != "refund" or transaction.get("status") != "success":
+            continue
+        if fields.flag(transaction.get("test"), f"{at}.test"):
+            tests += 1
+            continue
+        # A transaction's currency may be null (Shopify's own sample): then it is the shop's.
+        paid_in = fields.text(transaction.get("currency"), f"{at}.currency")
+        if paid_in is not None and paid_in.upper() != currency:
+            raise InvalidInput(
+                f"{at}.currency: the programme runs in {currency}, not {paid_in}",
+                field=f"{at}.currency",
+                code=ErrorCode.CURRENCY_MISMATCH,
+            )
+        refunded += fields.required(
+            fields.amount(transaction.get("amount"), f"{at}.amount"), f"{at}.amount"
+        )
+    if refunded == 0:
+        return Ignore("test refund" if tests else "no money was refunded")
+    return Refund(
+        RefundInput(
+            order_external_id=order_id(order),
+            external_id=f"shopify-refund-{refund_id}",
+            amount=refunded,
+        )
+    )
+
+
+def _line(item: dict[str, Any], at: str) -> LineInput:
+    return LineInput(
+        sku=_sku(item, at),
+        quantity=fields.quantity(item.get("quantity"), f"{at}.quantity"),
+        unit_price=fields.required(_shop_money(item, "price_set", "price", at=at), f"{at}.price"),
+        name=fields.text(item.get("title"), f"{at}.title"),
+        category=fields.text(item.get("product_type"), f"{at}.product_type"),
+    )
+
+
+def _sku(item: dict[str, Any], at: str) -> str:
+    """The line's sku; without one, its variant, else its product (``variant_id`` may be
+    null), else the one entry for custom items."""
+    sku = (fields.text(item.get("sku"), f"{at}.sku") or "").strip()
+    if sku:
+        return sku
+    variant = fields.identifier(item.get("variant_id"), f"{at}.variant_id")
+    if variant:
+        return f"shopify-variant-{variant}"
+    product = fields.identifier(item.get("product_id"), f"{at}.product_id")
+    if product:
+        return f"shopify-product-{product}"
+    return CUSTOM_ITEM_SKU
+
+
+def _shop_money(
+    body: dict[str, Any], set_field: str, plain_field: str | None = None, *, at: str = ""
+) -> Decimal | None:
+    """An amount in shop currency: ``<set_field>.shop_money.amount``, else the plain field."""
+    prefix = f"{at}." if at else ""
+    money = fields.obj(body.get(set_field), prefix + set_field)
+    shop = fields.obj(money.get("shop_money"), f"{prefix}{set_field}.shop_money") if money else None
+    if shop is not None:
+        return fields.amount(shop.get("amount"), f"{prefix}{set_field}.shop_money.amount")
+    if plain_field is None:
+        return None
+    return fields.amount(body.get(plain_field), prefix + plain_field)

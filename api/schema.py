@@ -19,6 +19,8 @@ from strawberry.tools import merge_types
 
 from api.events.mutations import EventMutation
 from api.events.queries import EventQuery
+from api.inbox.mutations import InboxMutation
+from api.inbox.queries import InboxQuery
 from api.limits import QueryCostLimiter, document_limits
 from api.logs import Schema, unexpected
 from api.members.mutations import MemberMutation
@@ -42,10 +44,20 @@ MAX_COST = 5000
 
 Query = merge_types(
     "Query",
-    (ProgramQuery, MemberQuery, OrderQuery, RewardQuery, ReportQuery, SegmentQuery, EventQuery),
+    (
+        ProgramQuery,
+        MemberQuery,
+        OrderQuery,
+        RewardQuery,
+        ReportQuery,
+        SegmentQuery,
+        EventQuery,
+        InboxQuery,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (MemberMutation, OrderMutation, RewardMutation, ProgramMutation, EventMutation)
+    "Mutation",
+    (MemberMutation, OrderMutation, RewardMutation, ProgramMutation, EventMutation, InboxMutation),
 )
 
 

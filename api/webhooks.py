@@ -31,11 +31,15 @@ def sign(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _verified(body: bytes, signature: str | None, settings: Settings) -> bool:
-    if not signature or not settings.webhook_secret:
+def verify(body: bytes, signature: str | None, secret: str) -> bool:
+    """Whether ``signature`` is ``sign(body, secret)``, compared in constant time."""
+    if not signature or not secret:
         return False
-    expected = sign(body, settings.webhook_secret.value)
-    return hmac.compare_digest(expected.encode(), signature.strip().encode())
+    return hmac.compare_digest(sign(body, secret).encode(), signature.strip().encode())
+
+
+def _verified(body: bytes, signature: str | None, settings: Settings) -> bool:
+    return verify(body, signature, settings.webhook_secret.value)
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:

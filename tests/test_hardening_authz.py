@@ -158,6 +158,13 @@ OPERATIONS: dict[str, Operation] = {
     "segment": Operation("{ segment { edges { cursor } } }", frozenset({ADMIN})),
     "segmentCsv": Operation("{ segmentCsv }", frozenset({ADMIN})),
     "eventDeliveries": Operation("{ eventDeliveries { edges { cursor } } }", frozenset({ADMIN})),
+    # shop platforms' inbox (admin); the delivery does not exist, so the payload is empty
+    "webhookInbox": Operation("{ webhookInbox { edges { cursor } } }", frozenset({ADMIN})),
+    "replayWebhook": Operation(
+        "mutation($id: ID!) { replayWebhook(id: $id) { delivery { status } } }",
+        frozenset({ADMIN}),
+        lambda _: {"id": encode_id("InboxDelivery", 1)},
+    ),
     # programme configuration (admin)
     "saveEarningRule": Operation(
         "mutation($input: EarningRuleInput!) { saveEarningRule(input: $input) "

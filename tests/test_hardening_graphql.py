@@ -233,6 +233,10 @@ PAGED = {
         "admin",
         "query($n: Int) { eventDeliveries(first: $n) { edges { cursor } } }",
     ),
+    "Query.webhookInbox": (
+        "admin",
+        "query($n: Int) { webhookInbox(first: $n) { edges { cursor } } }",
+    ),
     "Query.rewards": ("public", "query($n: Int) { rewards(first: $n) { edges { cursor } } }"),
     "Member.transactions": (
         "member",

@@ -1,0 +1,1 @@
+"""The inbox of shop-platform deliveries (admin): list them, replay a parked one."""

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from api.app import create_app
 from api import cli as api_cli
+from api.app import create_app
 from loyalty import cli
 from loyalty.settings import (
     KEYS,

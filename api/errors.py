@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import strawberry
 
@@ -45,7 +45,3 @@ def payload(
         return wrapper
 
     return decorate
-
-
-def empty(**fields: Any) -> dict[str, Any]:
-    return {"user_errors": [], **fields}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from api.context import STAFF, Info, Role, require
 from api.members.types import MemberType
-from api.relay import Connection, connection, decode_cursor, decode_id, encode_cursor, page_size
+from api.relay import Connection, connection, decode_id
 from loyalty import members
 from loyalty.errors import LoyaltyError
 from loyalty.reports import segments
+from loyalty.reports.segments import SegmentFilter as Filter
+from models import Member
 
 if TYPE_CHECKING:
     from api.segments.types import SegmentFilter
@@ -53,16 +56,12 @@ class MemberQuery:
         filter: Annotated[SegmentFilter, strawberry.lazy("api.segments.types")] | None = None,
     ) -> Connection[MemberType]:
         require(info, Role.ADMIN)
-        if filter is not None:
-            found, more = await segments.page(
-                filter.to_domain(), page_size(first), decode_cursor(after)
-            )
-            rows = [member for member, _ in found]
-        else:
-            rows, more = await members.page(page_size(first), decode_cursor(after))
-        return connection(
-            [MemberType.from_row(r) for r in rows],
-            [encode_cursor(r.id) for r in rows],
-            has_next=more,
-            has_previous=after is not None,
-        )
+        fetch = members.page if filter is None else partial(_segment_members, filter.to_domain())
+        return await connection(fetch, MemberType.from_row, first, after)
+
+
+async def _segment_members(
+    f: Filter, first: int, after_id: int | None
+) -> tuple[list[Member], bool]:
+    found, more = await segments.page(f, first, after_id)
+    return [member for member, _ in found], more

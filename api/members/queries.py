@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,24 +26,16 @@ class MemberQuery:
     @strawberry.field(description="The member a member token names.")
     async def me(self, info: Info) -> MemberType | None:
         context = require(info, Role.MEMBER)
-        try:
-            return MemberType.from_row(await members.get(context.member_id or 0))
-        except LoyaltyError:
-            return None
+        return await _found(partial(members.get, context.member_id or 0))
 
     @strawberry.field(description="A member by id or by the shop's customer id (staff).")
     async def member(
         self, info: Info, id: strawberry.ID | None = None, external_id: str | None = None
     ) -> MemberType | None:
         require(info, *STAFF)
-        try:
-            if id is not None:
-                return MemberType.from_row(await members.get(decode_id("Member", id)))
-            if external_id is not None:
-                return MemberType.from_row(await members.by_external_id(external_id))
-        except LoyaltyError:
-            return None
-        return None
+        if id is not None:
+            return await _found(lambda: members.get(decode_id("Member", id)))
+        return await _found(partial(members.by_external_id, external_id)) if external_id else None
 
     @strawberry.field(
         description="Members in enrolment order, optionally a segment (tier, points, last "
@@ -58,6 +51,14 @@ class MemberQuery:
         require(info, Role.ADMIN)
         fetch = members.page if filter is None else partial(_segment_members, filter.to_domain())
         return await connection(fetch, MemberType.from_row, first, after)
+
+
+async def _found(lookup: Callable[[], Awaitable[Member]]) -> MemberType | None:
+    """The member a lookup finds; None when it does not (a malformed id included)."""
+    try:
+        return MemberType.from_row(await lookup())
+    except LoyaltyError:
+        return None
 
 
 async def _segment_members(

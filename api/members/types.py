@@ -157,14 +157,6 @@ class MemberType:
     async def tier_progress(
         self,
     ) -> Annotated[TierProgress, strawberry.lazy("api.program.types")]:
-        from api.program.types import Tier, TierProgress
+        from api.program.types import TierProgress
 
-        found = await tiers.progress(self.row.id)
-        return TierProgress(
-            tier=Tier.from_row(found.tier) if found.tier else None,
-            next_tier=Tier.from_row(found.next_tier) if found.next_tier else None,
-            value=found.value,
-            missing=found.missing,
-            basis=found.basis,
-            period_ends_at=found.period_ends_at,
-        )
+        return TierProgress.of(await tiers.progress(self.row.id))

@@ -26,7 +26,7 @@ from loyalty import members
 from loyalty.programme import actions, admin
 from models import ActionRule as ActionRuleRow
 from models import Campaign as CampaignRow
-from models import EarningCap, Period
+from models import EarningCap, Member, Period
 from models import EarningRule as EarningRuleRow
 from models import Plan as PlanRow
 from models import Tier as TierRow
@@ -109,6 +109,15 @@ class RecordActionPayload:
     replayed: bool = False
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, result: actions.ActionResult, member: Member) -> RecordActionPayload:
+        return cls(
+            points=result.points,
+            transaction=PointsTransaction.from_row(result.entry) if result.entry else None,
+            member=MemberType.from_row(member),
+            replayed=result.replayed,
+        )
+
 
 class Saved(Protocol[R_contra, P_co]):
     """The payload type of an admin save: made of the saved row, or of userErrors."""
@@ -169,22 +178,14 @@ class ProgramMutation:
     ) -> SubscribePayload:
         require(info, Role.ADMIN)
         member = await members.get(decode_id("Member", member_id, field="memberId"))
-        subscription = await admin.subscribe(
-            member.id, decode_id("Plan", plan_id, field="planId"), starts_at
-        )
+        plan = decode_id("Plan", plan_id, field="planId")
+        subscription = await admin.subscribe(member.id, plan, starts_at)
         return SubscribePayload(ends_at=subscription.ends_at)
 
     @strawberry.mutation(description="Points for an action; the same reference earns once.")
     @payload(RecordActionPayload)
     async def record_action(self, info: Info, input: RecordActionInput) -> RecordActionPayload:
         context = require(info, *STAFF)
-        result = await actions.record_action(
-            context.settings, input.member_external_id, input.action, input.reference
-        )
-        member = await members.by_external_id(input.member_external_id)
-        return RecordActionPayload(
-            points=result.points,
-            transaction=PointsTransaction.from_row(result.entry) if result.entry else None,
-            member=MemberType.from_row(member),
-            replayed=result.replayed,
-        )
+        member, action = input.member_external_id, input.action
+        result = await actions.record_action(context.settings, member, action, input.reference)
+        return RecordActionPayload.of(result, await members.by_external_id(member))

@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from api.relay import encode_id
+from loyalty.programme import tiers
 from loyalty.programme.config import ProgramConfig
 from loyalty.settings import Settings
 from models import Action, Period, TierBasis, TierWindow
@@ -56,6 +57,17 @@ class TierProgress:
     missing: int
     basis: TierBasisType | None  # type: ignore[valid-type]
     period_ends_at: datetime | None
+
+    @classmethod
+    def of(cls, found: tiers.TierProgress) -> TierProgress:
+        return cls(
+            tier=Tier.from_row(found.tier) if found.tier else None,
+            next_tier=Tier.from_row(found.next_tier) if found.next_tier else None,
+            value=found.value,
+            missing=found.missing,
+            basis=found.basis,
+            period_ends_at=found.period_ends_at,
+        )
 
 
 @strawberry.type

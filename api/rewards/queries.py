@@ -13,7 +13,6 @@ from api.relay import Connection, connection, listed, position
 from api.rewards.inputs import CartLineInput
 from api.rewards.types import CauseTotal, CouponCheck, RewardType
 from loyalty import rewards
-from loyalty.money import from_cents
 from loyalty.ops import guessing
 
 SHOPPER_ID = strawberry.argument(
@@ -50,12 +49,4 @@ class RewardQuery:
     @strawberry.field(description="Donations per charity cause (admin).")
     async def donation_totals(self, info: Info) -> list[CauseTotal]:
         require(info, Role.ADMIN)
-        return [
-            CauseTotal(
-                cause=t.cause,
-                donations=t.donations,
-                points=t.points,
-                value=from_cents(t.value_cents),
-            )
-            for t in await rewards.donation_totals()
-        ]
+        return [CauseTotal.of(total) for total in await rewards.donation_totals()]

@@ -52,8 +52,7 @@ class RewardType:
     async def min_tier(self, info: Info) -> str | None:
         if self.min_tier_id is None:
             return None
-        # Active tiers come from the configuration the request already holds; a tier
-        # deactivated since the reward was made is read by its id.
+        # Active tiers from the request's configuration; one deactivated since, by its id.
         tier = (await info.context.program()).tier(self.min_tier_id)
         tier = tier or await Tier.get_or_none(id=self.min_tier_id)
         return tier.name if tier else None
@@ -144,6 +143,15 @@ class CauseTotal:
     donations: int
     points: int
     value: Decimal
+
+    @classmethod
+    def of(cls, total: rewards.CauseTotal) -> CauseTotal:
+        return cls(
+            cause=total.cause,
+            donations=total.donations,
+            points=total.points,
+            value=from_cents(total.value_cents),
+        )
 
 
 @strawberry.type

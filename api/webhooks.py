@@ -11,8 +11,9 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,6 +24,8 @@ from loyalty.errors import InvalidInput, LoyaltyError
 from loyalty.settings import Settings
 
 SIGNATURE_HEADER = "x-loyalty-hmac-sha256"
+In = TypeVar("In")
+R = TypeVar("R")
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -62,46 +65,50 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-async def order_webhook(request: Request) -> JSONResponse:
+async def _handle(
+    request: Request,
+    parse: Callable[[dict[str, Any]], In],
+    run: Callable[[Settings, In], Awaitable[R]],
+    names: dict[str, str],
+    answer: Callable[[R], dict[str, Any]],
+) -> JSONResponse:
+    """Both webhooks: read and verify the body, ``parse`` it into the domain's input (400), let
+    ``run`` apply it as the mutation does (422 for a rule, the field as the body spells it)."""
     data, failure = await _read(request)
     if failure:
         return failure
     assert data is not None
     try:
-        order = order_input(data)
+        parsed = parse(data)
     except InvalidInput as exc:
         return _error(400, exc.code.value, exc.message, exc.field)
     try:
-        result = await orders.record_order(request.app.state.settings, order)
+        result = await run(request.app.state.settings, parsed)
     except LoyaltyError as exc:
-        return _error(422, exc.code.value, exc.message, body_field(exc.field, ORDER_FIELDS))
-    return JSONResponse(
-        {
-            "order": result.order.external_id,
-            "pointsAwarded": result.points_awarded,
-            "replayed": result.replayed,
-        }
-    )
+        return _error(422, exc.code.value, exc.message, body_field(exc.field, names))
+    return JSONResponse(answer(result))
+
+
+def _recorded(result: orders.OrderResult) -> dict[str, Any]:
+    return {
+        "order": result.order.external_id,
+        "pointsAwarded": result.points_awarded,
+        "replayed": result.replayed,
+    }
+
+
+def _refunded(result: orders.RefundResult) -> dict[str, Any]:
+    return {
+        "refund": result.refund.external_id,
+        "pointsReversed": result.points_reversed,
+        "shortfall": result.shortfall,
+        "replayed": result.replayed,
+    }
+
+
+async def order_webhook(request: Request) -> JSONResponse:
+    return await _handle(request, order_input, orders.record_order, ORDER_FIELDS, _recorded)
 
 
 async def refund_webhook(request: Request) -> JSONResponse:
-    data, failure = await _read(request)
-    if failure:
-        return failure
-    assert data is not None
-    try:
-        refund = refund_input(data)
-    except InvalidInput as exc:
-        return _error(400, exc.code.value, exc.message, exc.field)
-    try:
-        result = await orders.refund_order(request.app.state.settings, refund)
-    except LoyaltyError as exc:
-        return _error(422, exc.code.value, exc.message, body_field(exc.field, REFUND_FIELDS))
-    return JSONResponse(
-        {
-            "refund": result.refund.external_id,
-            "pointsReversed": result.points_reversed,
-            "shortfall": result.shortfall,
-            "replayed": result.replayed,
-        }
-    )
+    return await _handle(request, refund_input, orders.refund_order, REFUND_FIELDS, _refunded)

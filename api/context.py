@@ -11,6 +11,8 @@ from typing import Any
 from starlette.types import Scope
 from strawberry.types import Info as StrawberryInfo
 
+from loyalty import members
+from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.ops import guessing
 from loyalty.programme import config
 from loyalty.settings import Settings
@@ -41,6 +43,26 @@ class Context:
     def shopper(self, shopper_id: str | None) -> str:
         """Whom a checkout call counts failed codes for (see ``loyalty.ops.guessing``)."""
         return guessing.shopper(self.role.value, self.member_id, shopper_id, self.client_address)
+
+    def member_acted_on(self, named: int | None) -> int:
+        """The member a member-or-admin call acts on: a member token's own (naming another
+        member is MEMBER_NOT_FOUND, as if it did not exist), or the one an admin names."""
+        if self.role == Role.MEMBER:
+            own = self.member_id or 0
+            if named is not None and named != own:
+                raise NotFound(
+                    "member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND
+                )
+            return own
+        if named is None:
+            raise InvalidInput("memberId is required", field="memberId")
+        return named
+
+    async def member_external_id(self, named: str | None) -> str | None:
+        """The shop's id of the member a call is about: a member token's own, else the named."""
+        if self.role != Role.MEMBER:
+            return named
+        return (await members.get(self.member_id or 0)).external_id
 
     async def program(self) -> config.ProgramConfig:
         """The programme's configuration, looked up once per request (the process's copy)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import strawberry
 
@@ -29,6 +29,14 @@ def user_error(exc: LoyaltyError) -> UserError:
     )
 
 
+async def or_user_errors(payload_type: Callable[..., T], work: Awaitable[T]) -> T:
+    """``work``'s payload; a domain error it raises as ``payload_type(user_errors=[...])``."""
+    try:
+        return await work
+    except LoyaltyError as exc:
+        return payload_type(user_errors=[user_error(exc)])
+
+
 def payload(
     payload_type: Callable[..., T],
 ) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
@@ -37,15 +45,8 @@ def payload(
     def decorate(resolver: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
         @functools.wraps(resolver)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-            try:
-                return await resolver(*args, **kwargs)
-            except LoyaltyError as exc:
-                return payload_type(user_errors=[user_error(exc)])
+            return await or_user_errors(payload_type, resolver(*args, **kwargs))
 
         return wrapper
 
     return decorate
-
-
-def empty(**fields: Any) -> dict[str, Any]:
-    return {"user_errors": [], **fields}

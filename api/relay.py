@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import strawberry
 
@@ -12,6 +13,7 @@ from api.context import VisibleError
 from loyalty.errors import ErrorCode, InvalidInput
 
 T = TypeVar("T")
+R = TypeVar("R")
 MAX_PAGE = 100
 
 
@@ -35,19 +37,57 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
 
-def connection(
-    nodes: list[T], cursors: list[str], has_next: bool, has_previous: bool
+# A domain page: (``first``, the cursor's key or None) -> (rows, whether more follow).
+Fetch = Callable[[int, int | None], Awaitable[tuple[Sequence[R], bool]]]
+
+
+async def connection(
+    fetch: Fetch[R],
+    node: Callable[[R], T],
+    first: int | None,
+    after: str | None,
+    *,
+    key: Callable[[R], int] | None = None,
 ) -> Connection[T]:
-    edges = [Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)]
+    """Every connection of the API: ``fetch`` a page of ``first`` rows after the cursor (the
+    key of the last row sent, by default its id), each shaped by ``node``."""
+    size, after_key = page_size(first), decode_cursor(after)
+    rows, more = await fetch(size, after_key)
+    cursor = key or _row_id
+    edges = [Edge(cursor=encode_cursor(cursor(row)), node=node(row)) for row in rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=has_previous,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            has_next_page=more,
+            has_previous_page=bool(after_key),
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+class Listed(NamedTuple, Generic[R]):
+    position: int  # from 1
+    item: R
+
+
+def listed(items: Sequence[R]) -> Fetch[Listed[R]]:
+    """A list held in memory as a page source, paged by position (``key=position``)."""
+
+    async def fetch(first: int, after: int | None) -> tuple[list[Listed[R]], bool]:
+        start = after or 0
+        page = enumerate(items[start : start + first], start + 1)
+        return [Listed(at, item) for at, item in page], start + first < len(items)
+
+    return fetch
+
+
+def _row_id(row: Any) -> int:
+    return int(row.id)
+
+
+def position(row: Listed[R]) -> int:
+    return row.position
 
 
 def page_size(first: int | None, default: int = 20) -> int:

@@ -11,8 +11,9 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,8 +23,9 @@ from loyalty import orders
 from loyalty.errors import InvalidInput, LoyaltyError
 from loyalty.settings import Settings
 
-MAX_BODY = 1_000_000
 SIGNATURE_HEADER = "x-loyalty-hmac-sha256"
+In = TypeVar("In")
+R = TypeVar("R")
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -47,9 +49,7 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
 
 
 async def _read(request: Request) -> tuple[dict[str, Any] | None, JSONResponse | None]:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return None, _error(413, "TOO_LARGE", "body over 1 MB")
+    body = await request.body()  # at most MAX_BODY_BYTES: the app's BodySizeLimit answers 413
     settings: Settings = request.app.state.settings
     if not _verified(body, request.headers.get(SIGNATURE_HEADER), settings):
         return None, _error(401, "BAD_SIGNATURE", "missing or invalid X-Loyalty-Hmac-Sha256")
@@ -69,46 +69,50 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-async def order_webhook(request: Request) -> JSONResponse:
+async def _handle(
+    request: Request,
+    parse: Callable[[dict[str, Any]], In],
+    run: Callable[[Settings, In], Awaitable[R]],
+    names: dict[str, str],
+    answer: Callable[[R], dict[str, Any]],
+) -> JSONResponse:
+    """Both webhooks: read and verify the body, ``parse`` it into the domain's input (400), let
+    ``run`` apply it as the mutation does (422 for a rule, the field as the body spells it)."""
     data, failure = await _read(request)
     if failure:
         return failure
     assert data is not None
     try:
-        order = order_input(data)
+        parsed = parse(data)
     except InvalidInput as exc:
         return _error(400, exc.code.value, exc.message, exc.field)
     try:
-        result = await orders.record_order(request.app.state.settings, order)
+        result = await run(request.app.state.settings, parsed)
     except LoyaltyError as exc:
-        return _error(422, exc.code.value, exc.message, body_field(exc.field, ORDER_FIELDS))
-    return JSONResponse(
-        {
-            "order": result.order.external_id,
-            "pointsAwarded": result.points_awarded,
-            "replayed": result.replayed,
-        }
-    )
+        return _error(422, exc.code.value, exc.message, body_field(exc.field, names))
+    return JSONResponse(answer(result))
+
+
+def _recorded(result: orders.OrderResult) -> dict[str, Any]:
+    return {
+        "order": result.order.external_id,
+        "pointsAwarded": result.points_awarded,
+        "replayed": result.replayed,
+    }
+
+
+def _refunded(result: orders.RefundResult) -> dict[str, Any]:
+    return {
+        "refund": result.refund.external_id,
+        "pointsReversed": result.points_reversed,
+        "shortfall": result.shortfall,
+        "replayed": result.replayed,
+    }
+
+
+async def order_webhook(request: Request) -> JSONResponse:
+    return await _handle(request, order_input, orders.record_order, ORDER_FIELDS, _recorded)
 
 
 async def refund_webhook(request: Request) -> JSONResponse:
-    data, failure = await _read(request)
-    if failure:
-        return failure
-    assert data is not None
-    try:
-        refund = refund_input(data)
-    except InvalidInput as exc:
-        return _error(400, exc.code.value, exc.message, exc.field)
-    try:
-        result = await orders.refund_order(request.app.state.settings, refund)
-    except LoyaltyError as exc:
-        return _error(422, exc.code.value, exc.message, body_field(exc.field, REFUND_FIELDS))
-    return JSONResponse(
-        {
-            "refund": result.refund.external_id,
-            "pointsReversed": result.points_reversed,
-            "shortfall": result.shortfall,
-            "replayed": result.replayed,
-        }
-    )
+    return await _handle(request, refund_input, orders.refund_order, REFUND_FIELDS, _refunded)

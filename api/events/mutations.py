@@ -11,8 +11,8 @@ from api.errors import UserError, payload
 from api.members.types import MemberType
 from api.relay import decode_id
 from loyalty import members
-from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.members import reminders
+from models import Member
 
 
 @strawberry.type
@@ -20,6 +20,10 @@ class SetMarketingOptOutPayload:
     opt_out: bool | None = None
     member: MemberType | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, opt_out: bool, member: Member) -> SetMarketingOptOutPayload:
+        return cls(opt_out=opt_out, member=MemberType.from_row(member))
 
 
 @strawberry.type
@@ -33,17 +37,6 @@ class EventMutation:
     ) -> SetMarketingOptOutPayload:
         context = require(info, Role.MEMBER, Role.ADMIN)
         named = decode_id("Member", member_id, field="memberId") if member_id else None
-        if context.role == Role.MEMBER:
-            target = context.member_id or 0
-            if named is not None and named != target:  # another member: as if it did not exist
-                raise NotFound(
-                    "member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND
-                )
-        elif named is None:
-            raise InvalidInput("memberId is required", field="memberId")
-        else:
-            target = named
+        target = context.member_acted_on(named)
         await reminders.set_opt_out(target, opt_out, datetime.now(UTC))
-        return SetMarketingOptOutPayload(
-            opt_out=opt_out, member=MemberType.from_row(await members.get(target))
-        )
+        return SetMarketingOptOutPayload.of(opt_out, await members.get(target))

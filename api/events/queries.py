@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 
 from api.context import Info, Role, require
 from api.events.types import EventDeliveryStatus, EventDeliveryType
-from api.relay import Connection, connection, decode_cursor, encode_cursor, page_size
+from api.relay import Connection, connection
 from loyalty.events import dispatch
 
 
@@ -21,10 +23,5 @@ class EventQuery:
         status: EventDeliveryStatus | None = None,  # type: ignore[valid-type]
     ) -> Connection[EventDeliveryType]:
         require(info, Role.ADMIN)
-        rows, more = await dispatch.deliveries(page_size(first), decode_cursor(after), status)
-        return connection(
-            [EventDeliveryType.from_row(r) for r in rows],
-            [encode_cursor(r.id) for r in rows],
-            has_next=more,
-            has_previous=after is not None,
-        )
+        fetch = partial(dispatch.deliveries, status=status)
+        return await connection(fetch, EventDeliveryType.from_row, first, after)

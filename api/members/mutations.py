@@ -13,6 +13,7 @@ from api.relay import decode_id
 from loyalty import members
 from loyalty.ledger import adjust
 from loyalty.members import tokens
+from models import LedgerEntry, Member
 
 
 @strawberry.input
@@ -22,6 +23,11 @@ class EnrollMemberInput:
     name: str | None = None
     birthday: date | None = None
     referral_code: str | None = None
+
+    def to_domain(self) -> members.EnrollInput:
+        return members.EnrollInput(
+            self.external_id, self.email, self.name, self.birthday, self.referral_code
+        )
 
 
 @strawberry.type
@@ -52,6 +58,12 @@ class AdjustPointsPayload:
     member: MemberType | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, entry: LedgerEntry, member: Member) -> AdjustPointsPayload:
+        return cls(
+            transaction=PointsTransaction.from_row(entry), member=MemberType.from_row(member)
+        )
+
 
 @strawberry.type
 class MemberMutation:
@@ -59,12 +71,7 @@ class MemberMutation:
     @payload(EnrollMemberPayload)
     async def enroll_member(self, info: Info, input: EnrollMemberInput) -> EnrollMemberPayload:
         context = require(info, *STAFF)
-        member = await members.enroll(
-            members.EnrollInput(
-                input.external_id, input.email, input.name, input.birthday, input.referral_code
-            ),
-            context.settings,
-        )
+        member = await members.enroll(input.to_domain(), context.settings)
         return EnrollMemberPayload(member=MemberType.from_row(member))
 
     @strawberry.mutation
@@ -73,19 +80,14 @@ class MemberMutation:
         context = require(info, *STAFF)
         member = await members.by_external_id(external_id, field="externalId")
         token, expires_at = tokens.issue(member.id, context.settings)
-        return IssueMemberTokenPayload(
-            token=token, expires_at=expires_at, member=MemberType.from_row(member)
-        )
+        shaped = MemberType.from_row(member)
+        return IssueMemberTokenPayload(token=token, expires_at=expires_at, member=shaped)
 
     @strawberry.mutation
     @payload(AdjustPointsPayload)
     async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsPayload:
         require(info, Role.ADMIN)
         member_id = decode_id("Member", input.member_id, field="memberId")
-        posted = await adjust.adjust_points(
-            member_id, input.points, input.reason, input.idempotency_key
-        )
-        return AdjustPointsPayload(
-            transaction=PointsTransaction.from_row(posted.entry),
-            member=MemberType.from_row(await members.get(member_id)),
-        )
+        key = input.idempotency_key
+        posted = await adjust.adjust_points(member_id, input.points, input.reason, key)
+        return AdjustPointsPayload.of(posted.entry, await members.get(member_id))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from api.offers.types import Offer
-from api.relay import Connection, connection, decode_cursor, encode_cursor, encode_id, page_size
+from api.relay import Connection, connection, encode_id, page_size
 from loyalty import rewards
 from loyalty.ledger import history
 from loyalty.members import referrals as referral_service
@@ -103,14 +104,8 @@ class MemberType:
     async def transactions(
         self, first: int | None = 20, after: str | None = None
     ) -> Connection[PointsTransaction]:
-        size = page_size(first)
-        rows, more = await history.entries(self.row.id, size, decode_cursor(after))
-        return connection(
-            [PointsTransaction.from_row(r) for r in rows],
-            [encode_cursor(r.id) for r in rows],
-            has_next=more,
-            has_previous=after is not None,
-        )
+        fetch = partial(history.entries, self.row.id)
+        return await connection(fetch, PointsTransaction.from_row, first, after)
 
     @strawberry.field(description="Points whose lots expire within the given number of days.")
     async def expiring_points(self, within_days: int = 30) -> int:
@@ -141,15 +136,8 @@ class MemberType:
     ) -> Connection[Annotated[CouponType, strawberry.lazy("api.rewards.types")]]:
         from api.rewards.types import CouponType
 
-        rows, more = await rewards.member_coupons(
-            self.row.id, page_size(first), decode_cursor(after)
-        )
-        return connection(
-            [CouponType.from_row(r) for r in rows],
-            [encode_cursor(r.id) for r in rows],
-            has_next=more,
-            has_previous=after is not None,
-        )
+        fetch = partial(rewards.member_coupons, self.row.id)
+        return await connection(fetch, CouponType.from_row, first, after)
 
     @strawberry.field(description="Members this member referred, and what it earned.")
     async def referrals(self) -> Referrals:
@@ -169,14 +157,6 @@ class MemberType:
     async def tier_progress(
         self,
     ) -> Annotated[TierProgress, strawberry.lazy("api.program.types")]:
-        from api.program.types import Tier, TierProgress
+        from api.program.types import TierProgress
 
-        found = await tiers.progress(self.row.id)
-        return TierProgress(
-            tier=Tier.from_row(found.tier) if found.tier else None,
-            next_tier=Tier.from_row(found.next_tier) if found.next_tier else None,
-            value=found.value,
-            missing=found.missing,
-            basis=found.basis,
-            period_ends_at=found.period_ends_at,
-        )
+        return TierProgress.of(await tiers.progress(self.row.id))

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
+from loyalty import orders
 from loyalty.programme.earning import LineInput
 
 
@@ -32,11 +33,25 @@ class RecordOrderInput:
     discount: Decimal = Decimal(0)
     shipping: Decimal = Decimal(0)
 
+    def to_domain(self) -> orders.OrderInput:
+        return orders.OrderInput(
+            external_id=self.external_id,
+            member_external_id=self.member_external_id,
+            lines=[line.to_domain() for line in self.lines],
+            currency=self.currency,
+            placed_at=self.placed_at,
+            discount=self.discount,
+            shipping=self.shipping,
+        )
+
 
 @strawberry.input
 class RefundLineInput:
     sku: str
     quantity: int
+
+    def to_domain(self) -> orders.RefundLineInput:
+        return orders.RefundLineInput(self.sku, self.quantity)
 
 
 @strawberry.input
@@ -47,6 +62,14 @@ class RefundOrderInput:
     )
     amount: Decimal | None = None
     lines: list[RefundLineInput] | None = None
+
+    def to_domain(self) -> orders.RefundInput:
+        return orders.RefundInput(
+            order_external_id=self.order_external_id,
+            external_id=self.external_id,
+            amount=self.amount,
+            lines=[line.to_domain() for line in self.lines or []],
+        )
 
 
 @strawberry.input

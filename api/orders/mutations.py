@@ -20,6 +20,15 @@ class RecordOrderPayload:
     replayed: bool = False
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, result: orders.OrderResult) -> RecordOrderPayload:
+        return cls(
+            order=OrderType.from_row(result.order),
+            member_id=result.order.member_id,
+            points_awarded=result.points_awarded,
+            replayed=result.replayed,
+        )
+
     @strawberry.field(description="The member, read only when asked for.")
     async def member(self) -> MemberType | None:
         if self.member_id is None:
@@ -36,17 +45,15 @@ class RefundOrderPayload:
     replayed: bool = False
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
-
-def order_input(input: RecordOrderInput) -> orders.OrderInput:
-    return orders.OrderInput(
-        external_id=input.external_id,
-        member_external_id=input.member_external_id,
-        lines=[line.to_domain() for line in input.lines],
-        currency=input.currency,
-        placed_at=input.placed_at,
-        discount=input.discount,
-        shipping=input.shipping,
-    )
+    @classmethod
+    def of(cls, result: orders.RefundResult) -> RefundOrderPayload:
+        return cls(
+            refund=RefundType.from_row(result.refund),
+            order=OrderType.from_row(result.order),
+            points_reversed=result.points_reversed,
+            shortfall=result.shortfall,
+            replayed=result.replayed,
+        )
 
 
 @strawberry.type
@@ -55,31 +62,12 @@ class OrderMutation:
     @payload(RecordOrderPayload)
     async def record_order(self, info: Info, input: RecordOrderInput) -> RecordOrderPayload:
         context = require(info, *STAFF)
-        result = await orders.record_order(context.settings, order_input(input))
-        return RecordOrderPayload(
-            order=OrderType.from_row(result.order),
-            member_id=result.order.member_id,
-            points_awarded=result.points_awarded,
-            replayed=result.replayed,
-        )
+        result = await orders.record_order(context.settings, input.to_domain())
+        return RecordOrderPayload.of(result)
 
     @strawberry.mutation(description="Refund an amount or lines; reverses proportional points.")
     @payload(RefundOrderPayload)
     async def refund_order(self, info: Info, input: RefundOrderInput) -> RefundOrderPayload:
         context = require(info, *STAFF)
-        result = await orders.refund_order(
-            context.settings,
-            orders.RefundInput(
-                order_external_id=input.order_external_id,
-                external_id=input.external_id,
-                amount=input.amount,
-                lines=[orders.RefundLineInput(x.sku, x.quantity) for x in input.lines or []],
-            ),
-        )
-        return RefundOrderPayload(
-            refund=RefundType.from_row(result.refund),
-            order=OrderType.from_row(result.order),
-            points_reversed=result.points_reversed,
-            shortfall=result.shortfall,
-            replayed=result.replayed,
-        )
+        result = await orders.refund_order(context.settings, input.to_domain())
+        return RefundOrderPayload.of(result)

@@ -2,94 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from decimal import Decimal
+from functools import partial
+from typing import Protocol, TypeVar
 
 import strawberry
 
 from api.context import STAFF, Info, Role, require
-from api.errors import UserError, payload
+from api.errors import UserError, or_user_errors, payload
 from api.members.types import MemberType, PointsTransaction
-from api.program.types import (
-    ActionRule,
-    ActionType,
-    Campaign,
-    Cap,
-    EarningRule,
-    PeriodType,
-    Plan,
-    Tier,
-    TierBasisType,
-    TierWindowType,
+from api.program.inputs import (
+    ActionRuleInput,
+    CampaignInput,
+    EarningRuleInput,
+    PlanInput,
+    RecordActionInput,
+    TierInput,
 )
+from api.program.types import ActionRule, Campaign, Cap, EarningRule, Plan, Tier
 from api.relay import decode_id
 from loyalty import members
-from loyalty.money import to_cents
 from loyalty.programme import actions, admin
-from models import Period, TierBasis, TierWindow
+from models import ActionRule as ActionRuleRow
+from models import Campaign as CampaignRow
+from models import EarningCap, Member, Period
+from models import EarningRule as EarningRuleRow
+from models import Plan as PlanRow
+from models import Tier as TierRow
 
-
-@strawberry.input
-class EarningRuleInput:
-    name: str
-    id: strawberry.ID | None = None
-    category: str | None = None
-    sku: str | None = None
-    multiplier: Decimal | None = None
-    points_per_item: int | None = None
-    active: bool = True
-
-
-@strawberry.input
-class CampaignInput:
-    name: str
-    starts_at: datetime
-    ends_at: datetime
-    id: strawberry.ID | None = None
-    multiplier: Decimal | None = None
-    fixed_points: int | None = None
-    skus: list[str] | None = None
-    categories: list[str] | None = None
-    tiers: list[str] | None = None
-    active: bool = True
-
-
-@strawberry.input
-class TierInput:
-    name: str
-    threshold: int
-    id: strawberry.ID | None = None
-    basis: TierBasisType = TierBasis.POINTS  # type: ignore[valid-type]
-    window: TierWindowType = TierWindow.LIFETIME  # type: ignore[valid-type]
-    multiplier: Decimal | None = None
-    perks: list[str] | None = None
-    active: bool = True
-
-
-@strawberry.input
-class ActionRuleInput:
-    action: ActionType  # type: ignore[valid-type]
-    points: int
-    limit: int = 1
-    period: PeriodType = Period.LIFETIME  # type: ignore[valid-type]
-    active: bool = True
-
-
-@strawberry.input
-class PlanInput:
-    name: str
-    fee: Decimal
-    period_days: int
-    multiplier: Decimal | None = None
-    perks: list[str] | None = None
-    active: bool = True
-
-
-@strawberry.input
-class RecordActionInput:
-    member_external_id: str
-    action: ActionType  # type: ignore[valid-type]
-    reference: str
+R_contra = TypeVar("R_contra", contravariant=True)
+P_co = TypeVar("P_co", covariant=True)
 
 
 @strawberry.type
@@ -97,11 +40,19 @@ class EarningRulePayload:
     rule: EarningRule | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, row: EarningRuleRow) -> EarningRulePayload:
+        return cls(rule=EarningRule.from_row(row))
+
 
 @strawberry.type
 class CampaignPayload:
     campaign: Campaign | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, row: CampaignRow) -> CampaignPayload:
+        return cls(campaign=Campaign.from_row(row))
 
 
 @strawberry.type
@@ -109,11 +60,19 @@ class TierPayload:
     tier: Tier | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, row: TierRow) -> TierPayload:
+        return cls(tier=Tier.from_row(row))
+
 
 @strawberry.type
 class ActionRulePayload:
     rule: ActionRule | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, row: ActionRuleRow) -> ActionRulePayload:
+        return cls(rule=ActionRule.from_row(row))
 
 
 @strawberry.type
@@ -121,11 +80,19 @@ class CapPayload:
     cap: Cap | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, row: EarningCap | None) -> CapPayload:
+        return cls(cap=Cap(period=row.period, max_points=row.max_points) if row else None)
+
 
 @strawberry.type
 class PlanPayload:
     plan: Plan | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, row: PlanRow) -> PlanPayload:
+        return cls(plan=Plan.from_row(row))
 
 
 @strawberry.type
@@ -142,100 +109,67 @@ class RecordActionPayload:
     replayed: bool = False
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, result: actions.ActionResult, member: Member) -> RecordActionPayload:
+        return cls(
+            points=result.points,
+            transaction=PointsTransaction.from_row(result.entry) if result.entry else None,
+            member=MemberType.from_row(member),
+            replayed=result.replayed,
+        )
 
-def _id(type_name: str, value: strawberry.ID | None) -> int | None:
-    return decode_id(type_name, value) if value is not None else None
+
+class Saved(Protocol[R_contra, P_co]):
+    """The payload type of an admin save: made of the saved row, or of userErrors."""
+
+    def __call__(self, *, user_errors: list[UserError]) -> P_co: ...
+
+    def of(self, row: R_contra, /) -> P_co: ...
+
+
+async def admin_save(
+    info: Info, payload_type: Saved[R_contra, P_co], save: Callable[[], Awaitable[R_contra]]
+) -> P_co:
+    """The one path of the admin saves: admin only, then the domain save, its row shaped into
+    the payload, or a domain error as the payload's userErrors."""
+    require(info, Role.ADMIN)
+
+    async def saved() -> P_co:
+        return payload_type.of(await save())
+
+    return await or_user_errors(payload_type, saved())
 
 
 @strawberry.type
 class ProgramMutation:
     @strawberry.mutation(description="Create or update a category/product bonus rule (admin).")
-    @payload(EarningRulePayload)
     async def save_earning_rule(self, info: Info, input: EarningRuleInput) -> EarningRulePayload:
-        require(info, Role.ADMIN)
-        rule = await admin.save_earning_rule(
-            name=input.name,
-            category=input.category,
-            sku=input.sku,
-            multiplier=input.multiplier,
-            points_per_item=input.points_per_item,
-            active=input.active,
-            rule_id=_id("EarningRule", input.id),
-        )
-        return EarningRulePayload(rule=EarningRule.from_row(rule))
+        return await admin_save(info, EarningRulePayload, input.save)
 
     @strawberry.mutation(description="Create or update a campaign (admin).")
-    @payload(CampaignPayload)
     async def save_campaign(self, info: Info, input: CampaignInput) -> CampaignPayload:
-        require(info, Role.ADMIN)
-        campaign = await admin.save_campaign(
-            name=input.name,
-            starts_at=input.starts_at,
-            ends_at=input.ends_at,
-            multiplier=input.multiplier,
-            fixed_points=input.fixed_points,
-            skus=input.skus,
-            categories=input.categories,
-            tiers=input.tiers,
-            active=input.active,
-            campaign_id=_id("Campaign", input.id),
-        )
-        return CampaignPayload(campaign=Campaign.from_row(campaign))
+        return await admin_save(info, CampaignPayload, input.save)
 
     @strawberry.mutation(description="Create or update a tier (admin).")
-    @payload(TierPayload)
     async def save_tier(self, info: Info, input: TierInput) -> TierPayload:
-        require(info, Role.ADMIN)
-        tier = await admin.save_tier(
-            name=input.name,
-            threshold=input.threshold,
-            basis=input.basis,
-            window=input.window,
-            multiplier=input.multiplier,
-            perks=input.perks,
-            active=input.active,
-            tier_id=_id("Tier", input.id),
-        )
-        return TierPayload(tier=Tier.from_row(tier))
+        return await admin_save(info, TierPayload, input.save)
 
     @strawberry.mutation(description="Set the points and limit of an action (admin).")
-    @payload(ActionRulePayload)
     async def save_action_rule(self, info: Info, input: ActionRuleInput) -> ActionRulePayload:
-        require(info, Role.ADMIN)
-        rule = await admin.save_action_rule(
-            action=input.action,
-            points=input.points,
-            limit_count=input.limit,
-            period=input.period,
-            active=input.active,
-        )
-        return ActionRulePayload(rule=ActionRule.from_row(rule))
+        return await admin_save(info, ActionRulePayload, input.save)
 
     @strawberry.mutation(description="Cap order points per order or period; null removes it.")
-    @payload(CapPayload)
     async def set_earning_cap(
         self,
         info: Info,
         period: Period,
         max_points: int | None = None,
     ) -> CapPayload:
-        require(info, Role.ADMIN)
-        cap = await admin.set_cap(period, max_points)
-        return CapPayload(cap=Cap(period=cap.period, max_points=cap.max_points) if cap else None)
+        return await admin_save(info, CapPayload, partial(admin.set_cap, period, max_points))
 
     @strawberry.mutation(description="Create or update a paid membership plan (admin).")
-    @payload(PlanPayload)
     async def save_plan(self, info: Info, input: PlanInput) -> PlanPayload:
-        require(info, Role.ADMIN)
-        plan = await admin.save_plan(
-            name=input.name,
-            fee_cents=to_cents(input.fee, field="fee"),
-            period_days=input.period_days,
-            multiplier=input.multiplier,
-            perks=input.perks,
-            active=input.active,
-        )
-        return PlanPayload(plan=Plan.from_row(plan))
+        return await admin_save(info, PlanPayload, input.save)
 
     @strawberry.mutation(description="Record a member's paid subscription (admin).")
     @payload(SubscribePayload)
@@ -244,22 +178,14 @@ class ProgramMutation:
     ) -> SubscribePayload:
         require(info, Role.ADMIN)
         member = await members.get(decode_id("Member", member_id, field="memberId"))
-        subscription = await admin.subscribe(
-            member.id, decode_id("Plan", plan_id, field="planId"), starts_at
-        )
+        plan = decode_id("Plan", plan_id, field="planId")
+        subscription = await admin.subscribe(member.id, plan, starts_at)
         return SubscribePayload(ends_at=subscription.ends_at)
 
     @strawberry.mutation(description="Points for an action; the same reference earns once.")
     @payload(RecordActionPayload)
     async def record_action(self, info: Info, input: RecordActionInput) -> RecordActionPayload:
         context = require(info, *STAFF)
-        result = await actions.record_action(
-            context.settings, input.member_external_id, input.action, input.reference
-        )
-        member = await members.by_external_id(input.member_external_id)
-        return RecordActionPayload(
-            points=result.points,
-            transaction=PointsTransaction.from_row(result.entry) if result.entry else None,
-            member=MemberType.from_row(member),
-            replayed=result.replayed,
-        )
+        member, action = input.member_external_id, input.action
+        result = await actions.record_action(context.settings, member, action, input.reference)
+        return RecordActionPayload.of(result, await members.by_external_id(member))

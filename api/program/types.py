@@ -8,6 +8,9 @@ from decimal import Decimal
 import strawberry
 
 from api.relay import encode_id
+from loyalty.programme import tiers
+from loyalty.programme.config import ProgramConfig
+from loyalty.settings import Settings
 from models import Action, Period, TierBasis, TierWindow
 from models import ActionRule as ActionRuleRow
 from models import Campaign as CampaignRow
@@ -55,6 +58,17 @@ class TierProgress:
     basis: TierBasisType | None  # type: ignore[valid-type]
     period_ends_at: datetime | None
 
+    @classmethod
+    def of(cls, found: tiers.TierProgress) -> TierProgress:
+        return cls(
+            tier=Tier.from_row(found.tier) if found.tier else None,
+            next_tier=Tier.from_row(found.next_tier) if found.next_tier else None,
+            value=found.value,
+            missing=found.missing,
+            basis=found.basis,
+            period_ends_at=found.period_ends_at,
+        )
+
 
 @strawberry.type
 class EarningRule:
@@ -66,6 +80,18 @@ class EarningRule:
     multiplier: Decimal = Decimal(1)
     points_per_item: int = 0
     active: bool = True
+
+    @classmethod
+    def base(cls, s: Settings) -> EarningRule:
+        """What every order earns, before any bonus rule."""
+        return cls(
+            id=None,
+            name="base",
+            description=(
+                f"{s.points_per_unit} {s.points_name} per {s.currency} of the subtotal "
+                "after discounts, shipping excluded, rounded down"
+            ),
+        )
 
     @classmethod
     def from_row(cls, row: EarningRuleRow) -> EarningRule:
@@ -177,3 +203,23 @@ class Program:
     action_rules: list[ActionRule]
     plans: list[Plan]
     caps: list[Cap]
+
+    @classmethod
+    def of(cls, s: Settings, config: ProgramConfig, now: datetime) -> Program:
+        """The programme from its settings and cached configuration (no query of its own)."""
+        return cls(
+            name=s.program_name,
+            points_name=s.points_name,
+            currency=s.currency,
+            points_per_currency_unit=s.points_per_unit,
+            point_value=s.point_value,
+            tiers=[Tier.from_row(t) for t in config.tiers],
+            earning_rules=[
+                EarningRule.base(s),
+                *(EarningRule.from_row(r) for r in config.earning_rules),
+            ],
+            campaigns=[Campaign.from_row(c) for c in config.open_campaigns(now)],
+            action_rules=[ActionRule.from_row(a) for a in config.action_rules],
+            plans=[Plan.from_row(p) for p in config.plans],
+            caps=[Cap(period=period, max_points=most) for period, most in config.caps],
+        )

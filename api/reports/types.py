@@ -123,14 +123,6 @@ class ProgramReportType:
                 )
                 for t in r.top_rewards
             ],
-            donations=[
-                CauseTotal(
-                    cause=d.cause,
-                    donations=d.donations,
-                    points=d.points,
-                    value=from_cents(d.value_cents),
-                )
-                for d in r.donations
-            ],
+            donations=[CauseTotal.of(d) for d in r.donations],
             tier_mix=[TierShare(tier=name, members=n) for name, n in r.tier_mix],
         )

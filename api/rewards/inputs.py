@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,8 +12,17 @@ from api.rewards.types import RewardKindType
 from loyalty import rewards
 
 
+class RewardFields:
+    """What both reward inputs share: one mapping to the domain's ``RewardInput``."""
+
+    def to_domain(self) -> rewards.RewardInput:
+        """Every ``RewardInput`` field this input has, under the same name (absent: None)."""
+        names = [f.name for f in fields(rewards.RewardInput) if hasattr(self, f.name)]
+        return rewards.RewardInput(**{name: getattr(self, name) for name in names})
+
+
 @strawberry.input
-class CreateRewardInput:
+class CreateRewardInput(RewardFields):
     name: str
     kind: RewardKindType  # type: ignore[valid-type]
     points_cost: int
@@ -22,7 +32,7 @@ class CreateRewardInput:
     sku: str | None = None
     cause: str | None = None
     category: str | None = None
-    minimum_order: Decimal | None = None
+    min_order: Decimal | None = strawberry.field(default=None, name="minimumOrder")
     stock: int | None = None
     per_member_limit: int | None = None
     coupon_days: int | None = None
@@ -30,29 +40,9 @@ class CreateRewardInput:
     ends_at: datetime | None = None
     min_tier: str | None = strawberry.field(default=None, description="Tier name, or none.")
 
-    def to_domain(self) -> rewards.RewardInput:
-        return rewards.RewardInput(
-            min_tier=self.min_tier,
-            name=self.name,
-            kind=self.kind,
-            points_cost=self.points_cost,
-            description=self.description,
-            value=self.value,
-            percent=self.percent,
-            sku=self.sku,
-            cause=self.cause,
-            category=self.category,
-            min_order=self.minimum_order,
-            stock=self.stock,
-            per_member_limit=self.per_member_limit,
-            coupon_days=self.coupon_days,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-        )
-
 
 @strawberry.input
-class UpdateRewardInput:
+class UpdateRewardInput(RewardFields):
     reward_id: strawberry.ID
     name: str | None = None
     points_cost: int | None = None
@@ -62,7 +52,7 @@ class UpdateRewardInput:
     sku: str | None = None
     cause: str | None = None
     category: str | None = None
-    minimum_order: Decimal | None = None
+    min_order: Decimal | None = strawberry.field(default=None, name="minimumOrder")
     stock: int | None = None
     per_member_limit: int | None = None
     coupon_days: int | None = None
@@ -72,26 +62,6 @@ class UpdateRewardInput:
     min_tier: str | None = strawberry.field(
         default=None, description="Tier name; an empty string removes the restriction."
     )
-
-    def to_domain(self) -> rewards.RewardInput:
-        return rewards.RewardInput(
-            min_tier=self.min_tier,
-            name=self.name,
-            points_cost=self.points_cost,
-            description=self.description,
-            value=self.value,
-            percent=self.percent,
-            sku=self.sku,
-            cause=self.cause,
-            category=self.category,
-            min_order=self.minimum_order,
-            stock=self.stock,
-            per_member_limit=self.per_member_limit,
-            coupon_days=self.coupon_days,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-            active=self.active,
-        )
 
 
 @strawberry.input

@@ -18,6 +18,7 @@ from api.rewards.inputs import (
 from api.rewards.types import CouponType, DonationType, RewardType
 from loyalty import members, rewards
 from loyalty.ops import guessing
+from models import Member
 
 
 @strawberry.type
@@ -33,6 +34,15 @@ class RedeemRewardPayload:
     member: MemberType | None = None
     replayed: bool = False
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: rewards.Redemption, member: Member) -> RedeemRewardPayload:
+        return cls(
+            coupon=CouponType.from_row(result.coupon, result.reward) if result.coupon else None,
+            donation=DonationType.from_row(result.donation) if result.donation else None,
+            member=MemberType.from_row(member),
+            replayed=result.replayed,
+        )
 
 
 @strawberry.type
@@ -63,19 +73,10 @@ class RewardMutation:
     @strawberry.mutation(description="Spend points on a reward: a coupon code, or a donation.")
     @payload(RedeemRewardPayload)
     async def redeem_reward(self, info: Info, input: RedeemRewardInput) -> RedeemRewardPayload:
-        context = require(info, Role.MEMBER)
-        member_id = context.member_id or 0
-        result = await rewards.redeem(
-            member_id,
-            decode_id("Reward", input.reward_id, field="rewardId"),
-            key=input.idempotency_key,
-        )
-        return RedeemRewardPayload(
-            coupon=CouponType.from_row(result.coupon, result.reward) if result.coupon else None,
-            donation=DonationType.from_row(result.donation) if result.donation else None,
-            member=MemberType.from_row(await members.get(member_id)),
-            replayed=result.replayed,
-        )
+        member_id = require(info, Role.MEMBER).member_id or 0
+        reward_id = decode_id("Reward", input.reward_id, field="rewardId")
+        result = await rewards.redeem(member_id, reward_id, key=input.idempotency_key)
+        return RedeemRewardPayload.of(result, await members.get(member_id))
 
     @strawberry.mutation(
         description="Burn a coupon for one order; the same order again is a no-op."

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Annotated
 
 import strawberry
 
 from api.context import STAFF, Info, Role, require
-from api.relay import Connection, connection, decode_cursor, encode_cursor, page_size
+from api.relay import Connection, connection, listed, position
 from api.rewards.inputs import CartLineInput
 from api.rewards.types import CauseTotal, CouponCheck, RewardType
 from loyalty import rewards
-from loyalty.money import from_cents
 from loyalty.ops import guessing
 
 SHOPPER_ID = strawberry.argument(
@@ -26,17 +26,10 @@ class RewardQuery:
     async def rewards(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[RewardType]:
-        size = page_size(first)
-        start = decode_cursor(after) or 0
         catalogue = await rewards.catalogue()
         missing = await rewards.affordability(info.context.member_id, catalogue)
-        window = catalogue[start : start + size]
-        return connection(
-            [RewardType.from_row(r, missing.get(r.id)) for r in window],
-            [encode_cursor(start + i + 1) for i in range(len(window))],
-            has_next=start + size < len(catalogue),
-            has_previous=start > 0,
-        )
+        node = partial(RewardType.listed, missing)
+        return await connection(listed(catalogue), node, first, after, key=position)
 
     @strawberry.field(description="Whether a code applies to a cart and what it is worth.")
     async def validate_coupon(
@@ -56,12 +49,4 @@ class RewardQuery:
     @strawberry.field(description="Donations per charity cause (admin).")
     async def donation_totals(self, info: Info) -> list[CauseTotal]:
         require(info, Role.ADMIN)
-        return [
-            CauseTotal(
-                cause=t.cause,
-                donations=t.donations,
-                points=t.points,
-                value=from_cents(t.value_cents),
-            )
-            for t in await rewards.donation_totals()
-        ]
+        return [CauseTotal.of(total) for total in await rewards.donation_totals()]

@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from api.context import Info
-from api.relay import encode_id
+from api.relay import Listed, encode_id
 from loyalty import rewards
 from loyalty.money import from_cents
 from models import Coupon, CouponStatus, Donation, Reward, RewardKind, Tier
@@ -52,11 +52,15 @@ class RewardType:
     async def min_tier(self, info: Info) -> str | None:
         if self.min_tier_id is None:
             return None
-        # Active tiers come from the configuration the request already holds; a tier
-        # deactivated since the reward was made is read by its id.
+        # Active tiers from the request's configuration; one deactivated since, by its id.
         tier = (await info.context.program()).tier(self.min_tier_id)
         tier = tier or await Tier.get_or_none(id=self.min_tier_id)
         return tier.name if tier else None
+
+    @classmethod
+    def listed(cls, missing: dict[int, int], row: Listed[Reward]) -> RewardType:
+        """A catalogue row, with the points the member still misses for it."""
+        return cls.from_row(row.item, missing.get(row.item.id))
 
     @classmethod
     def from_row(cls, row: Reward, missing: int | None = None) -> RewardType:
@@ -139,6 +143,15 @@ class CauseTotal:
     donations: int
     points: int
     value: Decimal
+
+    @classmethod
+    def of(cls, total: rewards.CauseTotal) -> CauseTotal:
+        return cls(
+            cause=total.cause,
+            donations=total.donations,
+            points=total.points,
+            value=from_cents(total.value_cents),
+        )
 
 
 @strawberry.type

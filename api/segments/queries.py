@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 
 from api.context import Info, Role, require
-from api.relay import Connection, connection, decode_cursor, encode_cursor, page_size
+from api.relay import Connection, connection
 from api.segments.types import SegmentFilter, SegmentMember
 from loyalty.reports import segments
 
@@ -21,15 +23,8 @@ class SegmentQuery:
         after: str | None = None,
     ) -> Connection[SegmentMember]:
         require(info, Role.ADMIN)
-        found, more = await segments.page(
-            (filter or SegmentFilter()).to_domain(), page_size(first), decode_cursor(after)
-        )
-        return connection(
-            [SegmentMember.from_scored(member, scored) for member, scored in found],
-            [encode_cursor(member.id) for member, _ in found],
-            has_next=more,
-            has_previous=after is not None,
-        )
+        fetch = partial(segments.page, (filter or SegmentFilter()).to_domain())
+        return await connection(fetch, SegmentMember.of, first, after, key=SegmentMember.key)
 
     @strawberry.field(description="The whole segment as CSV text, a header line first (admin).")
     async def segment_csv(self, info: Info, filter: SegmentFilter | None = None) -> str:

@@ -67,7 +67,8 @@ class SegmentMember:
     at_risk: bool
 
     @classmethod
-    def from_scored(cls, member: Member, s: Scored) -> SegmentMember:
+    def of(cls, found: tuple[Member, Scored]) -> SegmentMember:
+        member, s = found
         return cls(
             member=MemberType.from_row(member),
             orders=s.orders,
@@ -79,3 +80,8 @@ class SegmentMember:
             rfm=s.rfm,
             at_risk=s.at_risk,
         )
+
+    @staticmethod
+    def key(found: tuple[Member, Scored]) -> int:
+        """The cursor's key: the member's id (segments page in id order)."""
+        return found[0].id

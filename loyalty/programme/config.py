@@ -16,6 +16,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from loyalty import db
 from loyalty.programme.earning import Bonus
 from models import (
+    ActionRule,
     Campaign,
     EarningCap,
     EarningRule,
@@ -80,9 +81,19 @@ class ProgramConfig:
     caps: tuple[tuple[Period, int], ...]
     tiers: tuple[Tier, ...]  # active tiers by threshold
     has_plans: bool
+    # The same configuration as rows, for showing it (the ``program`` query): active earning
+    # rules, action rules and plans by id, active campaigns by start.
+    earning_rules: tuple[EarningRule, ...]
+    campaign_rows: tuple[Campaign, ...]
+    action_rules: tuple[ActionRule, ...]
+    plans: tuple[Plan, ...]
 
     def tier(self, tier_id: int | None) -> Tier | None:
         return next((t for t in self.tiers if t.id == tier_id), None)
+
+    def open_campaigns(self, at: datetime) -> list[Campaign]:
+        """Active campaigns not over at ``at`` (running or still to come), by start."""
+        return [c for c in self.campaign_rows if c.ends_at > at]
 
 
 _PERIOD_END = MemberTier._meta.fields_map["period_ends_at"]
@@ -117,6 +128,8 @@ async def _read_config(conn: BaseDBAsyncClient) -> ProgramConfig:
     campaigns = await Campaign.filter(active=True).using_db(conn)
     caps = await EarningCap.all().using_db(conn)
     tiers = await Tier.filter(active=True).order_by("threshold").using_db(conn)
+    action_rules = await ActionRule.filter(active=True).order_by("id").using_db(conn)
+    plans = await Plan.filter(active=True).order_by("id").using_db(conn)
     return ProgramConfig(
         rules=tuple(
             Bonus(
@@ -146,7 +159,11 @@ async def _read_config(conn: BaseDBAsyncClient) -> ProgramConfig:
         ),
         caps=tuple((cap.period, cap.max_points) for cap in caps),
         tiers=tuple(tiers),
-        has_plans=await Plan.filter(active=True).using_db(conn).exists(),
+        has_plans=bool(plans),
+        earning_rules=tuple(sorted(rules, key=lambda r: r.id)),
+        campaign_rows=tuple(sorted(campaigns, key=lambda c: (c.starts_at, c.id))),
+        action_rules=tuple(action_rules),
+        plans=tuple(plans),
     )
 
 

@@ -186,6 +186,56 @@ async def test_program_is_public(database):
     }
 
 
+async def test_program_shows_the_active_configuration_as_saved(database):
+    from datetime import UTC, datetime, timedelta
+
+    from loyalty.programme import admin
+    from models import TierBasis, TierWindow
+
+    now = datetime.now(UTC)
+    query = """{ program { tiers { name } earningRules { name description }
+        campaigns { name } plans { name } } }"""
+    for name, threshold in (("Gold", 500), ("Silver", 100), ("Old", 50)):
+        tier = await admin.save_tier(
+            name=name, threshold=threshold, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+        )
+    await admin.save_earning_rule(name="Mugs", sku="MUG", points_per_item=2)
+    for name, starts, ends in (("later", 5, 9), ("ended", -9, -1), ("now", -1, 1)):
+        await admin.save_campaign(
+            name=name,
+            starts_at=now + timedelta(days=starts),
+            ends_at=now + timedelta(days=ends),
+            fixed_points=5,
+        )
+    await admin.save_plan(name="Plus", fee_cents=500, period_days=30)
+    await gql(database, query, role=Role.PUBLIC)  # the configuration read and kept
+    await admin.save_tier(
+        name="Old",
+        threshold=50,
+        basis=TierBasis.POINTS,
+        window=TierWindow.LIFETIME,
+        active=False,
+        tier_id=tier.id,
+    )
+    await admin.save_plan(name="Plus", fee_cents=500, period_days=30, active=False)
+
+    program = (await gql(database, query, role=Role.PUBLIC))["program"]
+
+    assert program == {
+        "tiers": [{"name": "Silver"}, {"name": "Gold"}],
+        "earningRules": [
+            {
+                "name": "base",
+                "description": "1 points per USD of the subtotal after discounts, shipping "
+                "excluded, rounded down",
+            },
+            {"name": "Mugs", "description": "+ 2 per item on sku MUG"},
+        ],
+        "campaigns": [{"name": "now"}, {"name": "later"}],
+        "plans": [],
+    }
+
+
 async def test_members_filtered_by_tier_and_points(database):
     from loyalty.programme import admin
     from models import TierBasis, TierWindow

@@ -595,3 +595,75 @@ async def test_redeem_idempotency_key_reused_for_another_reward_is_a_conflict(da
     assert again["userErrors"] == [{"field": ["idempotencyKey"], "code": "IDEMPOTENCY_CONFLICT"}]
     assert await Coupon.filter(member_id=member.id).count() == 1
     assert (await Member.get(id=member.id)).balance == 400
+
+
+REWARD_FIELDS = """name description kind pointsCost value percent sku cause category minTier
+  minimumOrder stock perMemberLimit couponDays startsAt endsAt active"""
+
+
+async def test_create_and_update_reward_carry_every_field_to_the_catalogue(database):
+    for name, threshold in (("Silver", 100), ("Gold", 500)):
+        await admin.save_tier(name=name, threshold=threshold, basis="points", window="lifetime")
+    given = {
+        "name": "Mug",
+        "description": "A mug",
+        "value": "5.00",
+        "sku": "MUG",
+        "cause": "trees",
+        "category": "kitchen",
+        "minTier": "Silver",
+        "minimumOrder": "20.00",
+        "stock": 7,
+        "perMemberLimit": 2,
+        "couponDays": 14,
+        "startsAt": "2026-01-01T00:00:00+00:00",
+        "endsAt": "2036-01-01T00:00:00+00:00",
+    }
+    changed = {
+        "name": "Big mug",
+        "description": "A bigger mug",
+        "pointsCost": 300,
+        "value": "7.50",
+        "sku": "BIG-MUG",
+        "cause": "bees",
+        "category": "kitchen",
+        "minTier": "Gold",
+        "minimumOrder": "30.00",
+        "stock": 3,
+        "perMemberLimit": 1,
+        "couponDays": 30,
+        "startsAt": "2026-02-01T00:00:00+00:00",
+        "endsAt": "2035-01-01T00:00:00+00:00",
+        "active": False,
+    }
+    create = f"""mutation($input: CreateRewardInput!) {{ createReward(input: $input) {{
+      reward {{ id {REWARD_FIELDS} }} userErrors {{ field code }} }} }}"""
+    update = f"""mutation($input: UpdateRewardInput!) {{ updateReward(input: $input) {{
+      reward {{ {REWARD_FIELDS} }} userErrors {{ field code }} }} }}"""
+
+    created = (
+        await gql(
+            database,
+            create,
+            {"input": {**given, "kind": "FIXED_DISCOUNT", "pointsCost": 200}},
+        )
+    )["createReward"]
+    reward_id = created["reward"].pop("id")
+    updated = (await gql(database, update, {"input": {"rewardId": reward_id, **changed}}))[
+        "updateReward"
+    ]
+
+    assert created == {
+        "reward": {
+            **given,
+            "kind": "FIXED_DISCOUNT",
+            "pointsCost": 200,
+            "percent": None,
+            "active": True,
+        },
+        "userErrors": [],
+    }
+    assert updated == {
+        "reward": {**changed, "kind": "FIXED_DISCOUNT", "percent": None},
+        "userErrors": [],
+    }

@@ -205,3 +205,69 @@ async def test_catalogue_query_count_does_not_grow_with_tier_only_rewards(databa
     assert one, "no SQL statement was logged: the counter is not seeing the queries"
     assert len(thirty) == len(one), f"1 reward: {one}\n30 rewards: {thirty}"
     assert not [q for q in thirty if '"tiers"' in q], thirty
+
+
+PROGRAM = """{ program { name tiers { id name threshold } earningRules { id name description }
+    campaigns { id name } actionRules { action points } plans { id name fee }
+    caps { period maxPoints } } }"""
+
+
+async def configure(start: int, count: int) -> None:
+    """``count`` more tiers, earning rules, campaigns and plans, and as many action rules
+    as there are actions (up to ``count``)."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from models import Action, Period, TierBasis, TierWindow
+
+    now = datetime.now(UTC)
+    for i in range(start, start + count):
+        await admin.save_tier(
+            name=f"T{i}", threshold=i * 10, basis=TierBasis.POINTS, window=TierWindow.LIFETIME
+        )
+        await admin.save_earning_rule(name=f"R{i}", sku=f"SKU-{i}", points_per_item=1)
+        await admin.save_campaign(
+            name=f"C{i}", starts_at=now, ends_at=now + timedelta(days=1), fixed_points=5
+        )
+        await admin.save_plan(name=f"P{i}", fee_cents=100, period_days=30, multiplier=Decimal(2))
+    for action in list(Action)[start : start + count]:
+        await admin.save_action_rule(action=action, points=5)
+    await admin.set_cap(Period.ORDER, 1000 + start)
+
+
+async def program_queries(settings: Settings) -> tuple[list[str], dict[str, list[object]]]:
+    """The statements ``{ program }`` runs once its configuration is read, and the lists."""
+    await gql(settings, PROGRAM, role=Role.PUBLIC)  # the configuration read after the change
+    with logged_queries() as queries:
+        data = await gql(settings, PROGRAM, role=Role.PUBLIC)
+    return queries, {k: v for k, v in data["program"].items() if isinstance(v, list)}
+
+
+async def test_program_query_reads_the_cached_configuration_however_large(database):
+    from models import ActionRule, Campaign, EarningCap, EarningRule, Plan, Tier
+
+    await configure(0, 1)
+    one, one_lists = await program_queries(database)
+    await configure(1, 19)
+    twenty, twenty_lists = await program_queries(database)
+
+    assert {k: len(v) for k, v in one_lists.items()} == {
+        "tiers": 1,
+        "earningRules": 2,  # the base rule first
+        "campaigns": 1,
+        "actionRules": 1,
+        "plans": 1,
+        "caps": 1,
+    }
+    assert [len(twenty_lists[k]) for k in ("tiers", "earningRules", "campaigns", "plans")] == [
+        20,
+        21,
+        20,
+        20,
+    ]
+    assert len(twenty_lists["actionRules"]) == 6
+    assert one, "no SQL statement was logged: the counter is not seeing the queries"
+    assert len(twenty) == len(one), f"1 of each: {one}\n20 of each: {twenty}"
+    # Only the configuration's version token is read: the rows come from the process's copy.
+    tables = [m._meta.db_table for m in (ActionRule, Campaign, EarningCap, EarningRule, Plan, Tier)]
+    assert not [q for q in twenty if any(t in q for t in tables)], twenty

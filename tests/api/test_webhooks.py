@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
+from api.app import MAX_BODY_BYTES, create_app
 from api.webhooks import sign
 from loyalty.ledger import check
 from models import LedgerEntry, Member, Order, Refund
@@ -335,3 +335,16 @@ async def test_webhooks_never_fail_on_any_json_value(client, target, value):
 
     assert response.status_code in (200, 400, 422), (target, value, response.text)
     assert await check.violations() == []
+
+
+@pytest.mark.parametrize("path", ["/webhooks/orders", "/webhooks/refunds"])
+async def test_webhook_body_over_the_app_limit_is_413_and_records_nothing(client, path):
+    # The app's body limit is the webhooks' only one: a signed body over it never reaches them.
+    await enroll()
+    raw = json.dumps({**ORDER, "pad": "x" * MAX_BODY_BYTES}).encode()
+
+    response = await post(client, path, None, raw=raw)
+
+    assert response.status_code == 413
+    assert response.json() == {"errors": [{"message": f"request body over {MAX_BODY_BYTES} bytes"}]}
+    assert await Order.all().count() == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 
 from api.context import Info, Role, require
 from api.inbox.types import InboxDeliveryType, InboxStatusEnum
-from api.relay import Connection, connection, decode_cursor, encode_cursor, page_size
+from api.relay import Connection, connection
 from loyalty.platforms import inbox
 
 
@@ -21,10 +23,5 @@ class InboxQuery:
         after: str | None = None,
     ) -> Connection[InboxDeliveryType]:
         require(info, Role.ADMIN)
-        rows, more = await inbox.page(status, page_size(first), decode_cursor(after))
-        return connection(
-            [InboxDeliveryType.from_row(r) for r in rows],
-            [encode_cursor(r.id) for r in rows],
-            has_next=more,
-            has_previous=after is not None,
-        )
+        fetch = partial(inbox.page, status)
+        return await connection(fetch, InboxDeliveryType.from_row, first, after)

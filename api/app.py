@@ -22,6 +22,7 @@ from api.auth import Unauthenticated, authenticate
 from api.context import Context
 from api.logs import refused
 from api.metrics import MetricsMiddleware, metrics
+from api.platforms.bigcommerce import bigcommerce_webhook
 from api.platforms.shopify import shopify_webhook
 from api.schema import build_schema
 from api.throttle import PublicRateLimit
@@ -160,6 +161,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
             Route("/webhooks/orders", webhooks.order_webhook, methods=["POST"]),
             Route("/webhooks/refunds", webhooks.refund_webhook, methods=["POST"]),
             Route("/webhooks/shopify", shopify_webhook, methods=["POST"]),
+            Route("/webhooks/bigcommerce", bigcommerce_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -1,4 +1,5 @@
-"""The batch commands of ``loyalty``: check, migrate, jobs, dispatch, import, retrain, evaluate.
+"""The batch commands of ``loyalty``: check, migrate, jobs, dispatch, sync, import, retrain,
+evaluate.
 
 ``loyalty serve`` is added by ``api.cli``, the console entry point: the domain does not start
 web servers."""
@@ -139,6 +140,12 @@ def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(dispatch.main(settings))
 
 
+def sync(args: argparse.Namespace, settings: Settings) -> int:
+    from loyalty.platforms import sync
+
+    return asyncio.run(sync.main(settings, args.since))
+
+
 Commands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
@@ -157,6 +164,10 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
     sub.add_parser(
         "dispatch", help="deliver due outgoing events to LOYALTY_WEBHOOK_URLS"
     ).set_defaults(run=dispatch_events)
+    s = sub.add_parser("sync", help="pull customers, orders and refunds from a shop platform")
+    s.add_argument("platform", choices=["bigcommerce"])
+    s.add_argument("--since", required=True, help="ISO date or date-time (UTC without an offset)")
+    s.set_defaults(run=sync)
     i = sub.add_parser("import", help="load a data set into the database")
     i.add_argument("dataset", choices=["completejourney"])
     i.add_argument("--households", type=int, default=None, help="only the first N households")

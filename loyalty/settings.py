@@ -74,6 +74,11 @@ class Settings:
     events_secret: Secret = field(default_factory=lambda: Secret(""))
     # Optional: the key Shopify signs its webhooks with; unset, /webhooks/shopify is a 404.
     shopify_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Optional: the value of the header BigCommerce's hooks are created with; unset,
+    # /webhooks/bigcommerce is a 404. The store hash and API token fetch what a callback names.
+    bigcommerce_secret: Secret = field(default_factory=lambda: Secret(""))
+    bigcommerce_store_hash: str = ""
+    bigcommerce_access_token: Secret = field(default_factory=lambda: Secret(""))
     program_name: str = "Loyalty"
     points_name: str = "points"
     currency: str = "USD"
@@ -188,6 +193,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         webhook_secret=Secret(env.get("LOYALTY_WEBHOOK_SECRET", "")),
         events_secret=Secret(env.get("LOYALTY_EVENTS_SECRET", "")),
         shopify_secret=Secret(env.get("LOYALTY_SHOPIFY_SECRET", "")),
+        **_bigcommerce(env),
         program_name=env.get("LOYALTY_PROGRAM_NAME", "Loyalty"),
         points_name=env.get("LOYALTY_POINTS_NAME", "points"),
         currency=currency,
@@ -208,6 +214,33 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_max=_int(env, "LOYALTY_DB_POOL_MAX", 10, minimum=1),
         public_rate_limit=_int(env, "LOYALTY_PUBLIC_RATE_LIMIT", 120),
     )
+
+
+def _bigcommerce(env: Mapping[str, str]) -> dict[str, Any]:
+    """BigCommerce's settings: the store hash and the token come together, and a webhook
+    secret needs both (a callback names an order; the order is fetched with them)."""
+    secret = env.get("LOYALTY_BIGCOMMERCE_SECRET", "")
+    store_hash = env.get("LOYALTY_BIGCOMMERCE_STORE_HASH", "").strip()
+    token = env.get("LOYALTY_BIGCOMMERCE_ACCESS_TOKEN", "")
+    if store_hash and not (store_hash.isascii() and store_hash.isalnum()):
+        raise ConfigError(
+            f"LOYALTY_BIGCOMMERCE_STORE_HASH must be letters and digits, got {store_hash!r}"
+        )
+    given = {
+        "LOYALTY_BIGCOMMERCE_STORE_HASH": store_hash,
+        "LOYALTY_BIGCOMMERCE_ACCESS_TOKEN": token,
+    }
+    missing = [name for name, value in given.items() if not value]
+    if missing and (secret or len(missing) == 1):
+        raise ConfigError(
+            f"missing required settings: {', '.join(missing)} (BigCommerce needs the store hash "
+            "and the access token together, and LOYALTY_BIGCOMMERCE_SECRET needs both)"
+        )
+    return {
+        "bigcommerce_secret": Secret(secret),
+        "bigcommerce_store_hash": store_hash,
+        "bigcommerce_access_token": Secret(token),
+    }
 
 
 def with_local_secrets(settings: Settings, path: Path | None = None) -> tuple[Settings, list[str]]:

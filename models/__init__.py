@@ -23,6 +23,7 @@ from models.program import (
     TierWindow,
 )
 from models.rewards import Coupon, CouponStatus, Donation, Reward, RewardKind
+from models.sync import SyncCursor
 
 __all__ = [
     "Action",
@@ -59,6 +60,7 @@ __all__ = [
     "Reward",
     "RewardKind",
     "Subscription",
+    "SyncCursor",
     "Tier",
     "TierBasis",
     "TierWindow",

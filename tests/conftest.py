@@ -27,6 +27,7 @@ from tests.support import make_settings
 ADMIN_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = (
+    "sync_cursors",
     "inbox_deliveries",
     "program_versions",
     "pending_credits",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,7 +22,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from loyalty.errors import InvalidInput, LoyaltyError, NotFound
-from loyalty.platforms import shopify
+from loyalty.platforms import bigcommerce, bigcommerce_apply, shopify
 from loyalty.platforms.apply import apply
 from loyalty.platforms.commands import Command, Outcome
 from loyalty.settings import Settings
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 Mapper = Callable[[str, dict[str, Any], str], Command]
 PLATFORMS: dict[str, Mapper] = {shopify.PLATFORM: shopify.command}
 """Each platform's mapper: (topic, body, the programme's currency) to a command."""
+Handler = Callable[[Settings, str, dict[str, Any]], Awaitable[Outcome]]
+HANDLERS: dict[str, Handler] = {bigcommerce.PLATFORM: bigcommerce_apply.handle}
+"""Platforms whose deliveries only name what changed: the handler fetches it and applies it."""
 RECEIVED = "received, not applied yet"
 
 
@@ -102,8 +105,12 @@ async def page(
 
 async def _process(settings: Settings, item: InboxDelivery) -> InboxDelivery:
     try:
-        command = PLATFORMS[item.platform](item.topic, parse(item.body), settings.currency)
-        outcome = await apply(settings, command)
+        handler = HANDLERS.get(item.platform)
+        if handler is not None:
+            outcome = await handler(settings, item.topic, parse(item.body))
+        else:
+            command = PLATFORMS[item.platform](item.topic, parse(item.body), settings.currency)
+            outcome = await apply(settings, command)
     except LoyaltyError as exc:
         where = f" ({exc.field})" if exc.field else ""
         outcome = Outcome(InboxStatus.PARKED, f"{exc.code.value}{where}: {exc.message}")

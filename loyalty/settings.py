@@ -79,6 +79,8 @@ class Settings:
     bigcommerce_secret: Secret = field(default_factory=lambda: Secret(""))
     bigcommerce_store_hash: str = ""
     bigcommerce_access_token: Secret = field(default_factory=lambda: Secret(""))
+    # Optional: the secret of a shop's WooCommerce webhooks; unset, /webhooks/woocommerce is 404.
+    woocommerce_secret: Secret = field(default_factory=lambda: Secret(""))
     program_name: str = "Loyalty"
     points_name: str = "points"
     currency: str = "USD"
@@ -94,6 +96,7 @@ class Settings:
     referral_min_order: Decimal = Decimal(20)
     referral_yearly_cap: int = 10
     referral_clawback_days: int = 30
+    guest_claim_days: int = 30  # a guest order is claimable this long after it was placed; 0: off
     production: bool = False
     model_dir: str = "models_store"
     db_pool_max: int = 10
@@ -194,6 +197,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         events_secret=Secret(env.get("LOYALTY_EVENTS_SECRET", "")),
         shopify_secret=Secret(env.get("LOYALTY_SHOPIFY_SECRET", "")),
         **_bigcommerce(env),
+        woocommerce_secret=Secret(env.get("LOYALTY_WOOCOMMERCE_SECRET", "")),
         program_name=env.get("LOYALTY_PROGRAM_NAME", "Loyalty"),
         points_name=env.get("LOYALTY_POINTS_NAME", "points"),
         currency=currency,
@@ -209,6 +213,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         referral_min_order=_decimal(env, "LOYALTY_REFERRAL_MIN_ORDER", Decimal(20)),
         referral_yearly_cap=_int(env, "LOYALTY_REFERRAL_YEARLY_CAP", 10),
         referral_clawback_days=_int(env, "LOYALTY_REFERRAL_CLAWBACK_DAYS", 30),
+        guest_claim_days=_int(env, "LOYALTY_GUEST_CLAIM_DAYS", 30),
         production=_bool(env, "LOYALTY_PRODUCTION", False),
         model_dir=env.get("LOYALTY_MODEL_DIR", "models_store"),
         db_pool_max=_int(env, "LOYALTY_DB_POOL_MAX", 10, minimum=1),

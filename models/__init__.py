@@ -2,6 +2,7 @@
 
 from models.catalog import Product
 from models.events import DeliveryStatus, EventDelivery, MarketingPreference, OutboxEvent
+from models.guests import GuestOrder, GuestRefund
 from models.inbox import InboxDelivery, InboxStatus
 from models.ledger import EntryKind, LedgerEntry, Lot, LotUse, PendingCredit, PendingStatus
 from models.members import Member
@@ -37,6 +38,8 @@ __all__ = [
     "EarningRule",
     "EntryKind",
     "EventDelivery",
+    "GuestOrder",
+    "GuestRefund",
     "InboxDelivery",
     "InboxStatus",
     "LedgerEntry",

@@ -28,6 +28,8 @@ ADMIN_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL", "postgres://postgres@127
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = (
     "sync_cursors",
+    "guest_refunds",
+    "guest_orders",
     "inbox_deliveries",
     "program_versions",
     "pending_credits",

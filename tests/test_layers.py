@@ -5,6 +5,9 @@ production modules import each other in a loop (function-level imports count too
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +117,24 @@ def test_the_cycle_finder_finds_a_loop_and_passes_a_face():
 
     assert cycles(loop) == [["a.x", "a.y"]]
     assert cycles(chain) == []
+
+
+PACKAGES_FIRST = sorted(
+    f"loyalty.{p.parent.name}" for p in (ROOT / "loyalty").glob("*/__init__.py")
+)
+
+
+@pytest.mark.parametrize("package", [*PACKAGES_FIRST, "api.app"])
+def test_a_package_imports_first_on_its_own(package):
+    # What the graph above cannot see: importing a submodule runs its package's __init__
+    # first, so two packages that import each other fail for whichever is imported first.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {package}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 0, done.stderr

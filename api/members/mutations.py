@@ -13,6 +13,7 @@ from api.relay import decode_id
 from loyalty import members
 from loyalty.ledger import adjust
 from loyalty.members import tokens
+from loyalty.orders import guests
 from models import LedgerEntry, Member
 
 
@@ -71,7 +72,7 @@ class MemberMutation:
     @payload(EnrollMemberPayload)
     async def enroll_member(self, info: Info, input: EnrollMemberInput) -> EnrollMemberPayload:
         context = require(info, *STAFF)
-        member = await members.enroll(input.to_domain(), context.settings)
+        member = await guests.enroll_and_claim(input.to_domain(), context.settings)
         return EnrollMemberPayload(member=MemberType.from_row(member))
 
     @strawberry.mutation

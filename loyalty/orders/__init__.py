@@ -8,7 +8,13 @@ from loyalty.orders.record import (
     preview,
     record_order,
 )
-from loyalty.orders.refunds import RefundInput, RefundLineInput, RefundResult, refund_order
+from loyalty.orders.refunds import (
+    RefundInput,
+    RefundLineInput,
+    RefundResult,
+    refund_at_most,
+    refund_order,
+)
 
 __all__ = [
     "LineInput",
@@ -20,5 +26,6 @@ __all__ = [
     "ensure_products",
     "preview",
     "record_order",
+    "refund_at_most",
     "refund_order",
 ]

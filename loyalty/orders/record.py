@@ -164,6 +164,17 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
     return OrderResult(order, points, replayed=False)
 
 
+def check_order(settings: Settings, data: OrderInput) -> None:
+    """Raise what ``record_order`` would raise about the order itself (currency, lines,
+    amounts, date), reading nothing: a guest order is checked when it is kept, so that its
+    claim, later, does not fail on it."""
+    _check_currency(settings, data.currency)
+    lines = earning.validate_lines(data.lines)
+    earning.order_amount(data.shipping, field="shipping")
+    earning.compute(lines, earning.order_amount(data.discount, field="discount"), settings)
+    _placed_at(data.placed_at)
+
+
 def _placed_at(value: datetime | None) -> datetime:
     """When the order was placed (now if not given), within a sane window."""
     now = datetime.now(UTC)

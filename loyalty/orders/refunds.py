@@ -15,7 +15,7 @@ from loyalty import db, ledger
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from loyalty.ledger import keys
 from loyalty.members import referrals
-from loyalty.money import to_cents
+from loyalty.money import from_cents, to_cents
 from loyalty.orders.pending import take
 from loyalty.settings import Settings
 from models import EntryKind, Member, Order, OrderLine, Refund
@@ -118,6 +118,25 @@ async def refund_order(settings: Settings, data: RefundInput) -> RefundResult:
         if found is None:
             raise
         return await _refund_replay(found, order)
+
+
+async def refund_at_most(
+    settings: Settings, order: Order, external_id: str, cents: int | None
+) -> RefundResult | None:
+    """Refund ``cents`` of an order (None: all that is left), at most what is left of it; None
+    when nothing is left.
+
+    A shop platform's refunded money includes shipping and tax, which never earned: a refund
+    bigger than what is left on the order reverses the rest.
+    """
+    found = await Refund.get_or_none(external_id=external_id)
+    if found is not None:
+        return await _refund_replay(found, order)
+    left = order.eligible_cents - order.refunded_cents
+    if left <= 0:
+        return None
+    amount = from_cents(left if cents is None else min(cents, left))
+    return await refund_order(settings, RefundInput(order.external_id, external_id, amount))
 
 
 async def _refund_replay(refund: Refund, order: Order) -> RefundResult:

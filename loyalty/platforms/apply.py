@@ -1,18 +1,27 @@
 """Carrying out a platform's command through the programme's own services, idempotently: the
 order id, the refund id and the member's external id make a second application change nothing.
-Domain errors propagate; the inbox parks the delivery with them."""
+A guest order, and a refund of one, is kept for its claim (``loyalty.orders.guests``). Domain
+errors propagate; the inbox parks the delivery with them."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from loyalty import members, orders
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
-from loyalty.money import from_cents, to_cents
-from loyalty.platforms.commands import Cancel, Command, Enrol, Ignore, Outcome, RecordOrder, Refund
+from loyalty.money import to_cents
+from loyalty.orders import guests
+from loyalty.platforms.commands import (
+    Cancel,
+    Command,
+    Enrol,
+    Ignore,
+    KeepForClaim,
+    Outcome,
+    RecordOrder,
+    Refund,
+    Steps,
+)
 from loyalty.settings import Settings
 from models import InboxStatus, Member, Order
-from models import Refund as RefundRow
 
 APPLIED, IGNORED = InboxStatus.APPLIED, InboxStatus.IGNORED
 
@@ -33,23 +42,61 @@ async def apply(settings: Settings, command: Command) -> Outcome:
                 "already recorded" if recorded.replayed else f"{recorded.points_awarded} points"
             )
             return Outcome(APPLIED, f"order {order.external_id}: {earned}")
+        case KeepForClaim(order, email):
+            until = await guests.keep(settings, order, members.normalize_email(email))
+            if until is None:
+                return Outcome(
+                    IGNORED,
+                    f"guest order {order.external_id} is older than the "
+                    f"{settings.guest_claim_days} days a member has to claim it",
+                )
+            return Outcome(
+                APPLIED,
+                f"guest order {order.external_id}: kept for the member who enrols with its "
+                f"e-mail by {until.date()}",
+            )
         case Refund(refund):
-            found = await Order.get_or_none(external_id=refund.order_external_id)
+            cents = to_cents(refund.amount or 0, field="amount", allow_zero=False)
+            order_id, key = refund.order_external_id, refund.external_id
+            assert key is not None, "a platform's refund has its own id"
+            found, held = await _order_for(order_id, key, cents)
+            if held:
+                return Outcome(
+                    APPLIED, f"refund {key} on guest order {order_id}: kept for its claim"
+                )
             if found is None:
                 raise NotFound(
-                    f"refund for order {refund.order_external_id}, which was never recorded",
+                    f"refund for order {order_id}, which was never recorded",
                     field="orderExternalId",
                     code=ErrorCode.ORDER_NOT_FOUND,
                 )
-            cents = to_cents(refund.amount or 0, field="amount", allow_zero=False)
-            return await _reverse(settings, found, refund, cents)
-        case Cancel(order_external_id, refund_external_id):
-            found = await Order.get_or_none(external_id=order_external_id)
+            return await _reverse(settings, found, key, cents)
+        case Cancel(order_id, key):
+            found, held = await _order_for(order_id, key, None)
+            if held:
+                return Outcome(APPLIED, f"guest order {order_id} cancelled: no one can claim it")
             if found is None:
-                return Outcome(IGNORED, f"order {order_external_id} never earned: nothing to undo")
-            rest = orders.RefundInput(order_external_id, external_id=refund_external_id)
-            return await _reverse(settings, found, rest, None)
+                return Outcome(IGNORED, f"order {order_id} never earned: nothing to undo")
+            return await _reverse(settings, found, key, None)
+        case Steps((first, *rest)):
+            outcomes = [await apply(settings, first)]
+            if outcomes[0].status is not IGNORED:
+                outcomes += [await apply(settings, step) for step in rest]
+            reasons = "; ".join(outcome.reason for outcome in outcomes if outcome.reason)
+            return Outcome(outcomes[0].status, reasons)
     raise AssertionError(f"unknown command {command!r}")
+
+
+async def _order_for(order_id: str, key: str, cents: int | None) -> tuple[Order | None, bool]:
+    """The recorded order that refund ``key`` (``cents`` None: a cancellation) reverses, and
+    whether the refund was kept for an unclaimed guest order instead."""
+    found = await Order.get_or_none(external_id=order_id)
+    if found is not None or not await guests.hold_refund(order_id, key, cents):
+        return found, False
+    # Kept first, looked for again second: a claim that recorded the order meanwhile may have
+    # read the kept refunds before this one was there (reversed twice is once: by refund id).
+    found = await Order.get_or_none(external_id=order_id)
+    return found, found is None
 
 
 async def _join(settings: Settings, customer: members.EnrollInput) -> bool:
@@ -57,7 +104,7 @@ async def _join(settings: Settings, customer: members.EnrollInput) -> bool:
     if await Member.exists(external_id=customer.external_id.strip()):
         return False
     try:
-        await members.enroll(customer, settings)
+        await guests.enroll_and_claim(customer, settings)
     except InvalidInput as exc:
         if exc.code is ErrorCode.ALREADY_ENROLLED:  # enrolled by a concurrent delivery
             return False
@@ -65,21 +112,10 @@ async def _join(settings: Settings, customer: members.EnrollInput) -> bool:
     return True
 
 
-async def _reverse(
-    settings: Settings, order: Order, refund: orders.RefundInput, cents: int | None
-) -> Outcome:
-    """Refund ``cents`` (None: all that is left) of an order, at most what is left of it.
-
-    A platform's refunded money includes shipping and tax, which never earned: a refund
-    bigger than what is left on the order reverses the rest.
-    """
-    key = refund.external_id
-    if await RefundRow.exists(external_id=key):
-        return Outcome(APPLIED, f"refund {key} on {order.external_id}: already reversed")
-    left = order.eligible_cents - order.refunded_cents
-    if left <= 0:
+async def _reverse(settings: Settings, order: Order, key: str, cents: int | None) -> Outcome:
+    """Refund ``cents`` (None: all that is left) of an order, at most what is left of it."""
+    result = await orders.refund_at_most(settings, order, key, cents)
+    if result is None:
         return Outcome(IGNORED, f"nothing left to reverse on order {order.external_id}")
-    amount = from_cents(left if cents is None else min(cents, left))
-    result = await orders.refund_order(settings, replace(refund, amount=amount))
     done = "already reversed" if result.replayed else f"{result.points_reversed} points reversed"
     return Outcome(APPLIED, f"refund {key} on {order.external_id}: {done}")

@@ -26,6 +26,15 @@ class RecordOrder:
 
 
 @dataclass(frozen=True)
+class KeepForClaim:
+    """A paid order without a customer: kept for the member who enrols with its e-mail
+    (``loyalty.orders.guests``); its ``member_external_id`` is empty until then."""
+
+    order: OrderInput
+    email: str
+
+
+@dataclass(frozen=True)
 class Refund:
     """Money went back to the customer: reverse the proportional points."""
 
@@ -47,7 +56,15 @@ class Ignore:
     reason: str
 
 
-Command = Enrol | RecordOrder | Refund | Cancel | Ignore
+@dataclass(frozen=True)
+class Steps:
+    """An order, then what follows from it (the refunds it lists), in turn; when the order
+    asks for nothing (a guest order too old to keep), neither do the rest."""
+
+    commands: tuple[Command, ...]
+
+
+Command = Enrol | RecordOrder | KeepForClaim | Refund | Cancel | Ignore | Steps
 
 
 @dataclass(frozen=True)

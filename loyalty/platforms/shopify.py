@@ -7,8 +7,9 @@ Shopify's field names stop here. What earns, and what does not:
   both topics carry the same order id, which the domain records once. Not paid yet
   (``pending``, ``authorized``, ``partially_paid``: points follow money received in full, and
   Shopify sends ``orders/paid`` when that happens), ``voided``, ``refunded``, cancelled
-  (``cancelled_at`` set), test orders (``test: true``) and guest orders (no customer) earn
-  nothing: they are ignored with that reason.
+  (``cancelled_at`` set) and test orders (``test: true``) earn nothing: they are ignored with
+  that reason. A paid guest order (no customer) is kept for whoever enrols with its ``email``
+  (``loyalty.orders.guests``).
 - Amounts are the shop's (``*_set.shop_money``, else the plain field, also in shop currency),
   never the presentment currency the customer saw; the order's currency is ``currency``.
 - ``orders/cancelled`` reverses what is left of a recorded order, like a full refund.
@@ -26,7 +27,15 @@ from loyalty.errors import ErrorCode, InvalidInput
 from loyalty.members import EnrollInput
 from loyalty.orders import LineInput, OrderInput, RefundInput
 from loyalty.platforms import fields
-from loyalty.platforms.commands import Cancel, Command, Enrol, Ignore, RecordOrder, Refund
+from loyalty.platforms.commands import (
+    Cancel,
+    Command,
+    Enrol,
+    Ignore,
+    KeepForClaim,
+    RecordOrder,
+    Refund,
+)
 
 PLATFORM = "shopify"
 ORDER_TOPICS = frozenset({"orders/create", "orders/paid"})
@@ -67,7 +76,10 @@ def order_command(body: dict[str, Any]) -> Command:
         return Ignore(f"financial_status is {status}: points follow payment")
     customer = fields.obj(body.get("customer"), "customer")
     if customer is None:
-        return Ignore("guest order: no customer to credit")
+        email = (fields.text(body.get("email"), "email") or "").strip()
+        if not email:
+            return Ignore("guest order without an e-mail: no one can claim it")
+        return KeepForClaim(order_input(body, ""), email)
     member = customer_input(customer, "customer")
     return RecordOrder(order=order_input(body, member.external_id), customer=member)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +236,10 @@ async def test_concurrent_deliveries_of_one_order_credit_once(client):
         ({"test": True}, "test order"),
         ({"financial_status": "voided"}, "financial_status is voided: points follow payment"),
         ({"cancelled_at": "2021-12-31T19:00:00-05:00"}, "cancelled order"),
-        ({"customer": None}, "guest order: no customer to credit"),
+        (
+            {"customer": None, "email": None},
+            "guest order without an e-mail: no one can claim it",
+        ),
     ],
 )
 async def test_orders_that_earn_nothing_are_ignored_not_parked(client, changes, reason):
@@ -290,6 +294,52 @@ def _money_sets(value: Any) -> list[dict[str, Any]]:
         return []
     own = [value] if "presentment_money" in value else []
     return own + [m for item in value.values() for m in _money_sets(item)]
+
+
+async def test_a_paid_guest_order_is_claimed_by_the_member_enrolling_with_its_email(
+    client, shop_settings
+):
+    # The paid order without its customer (a guest), placed yesterday (2021 in the sample,
+    # outside the claim window); the order's own e-mail is jon@example.com.
+    body = paid_order(customer=None, created_at=_yesterday())
+
+    kept = await deliver(client, "orders/paid", body)
+    enrolled = await gql(
+        shop_settings, ENROLL, {"input": {"externalId": "j", "email": "jon@example.com"}}
+    )
+    cancelled = await deliver(
+        client, "orders/cancelled", {**sample("orders_cancelled.json"), "test": False}
+    )
+
+    assert answered(kept) == "applied"
+    assert kept.json()["reason"].startswith(f"guest order {ORDER_ID}: kept for the member")
+    assert enrolled["enrollMember"]["userErrors"] == []
+    order = await Order.get(external_id=ORDER_ID)
+    assert (
+        order.points_awarded == POINTS and order.member_id == (await Member.get(external_id="j")).id
+    )
+    assert answered(cancelled) == "applied"  # the claimed order, cancelled: all of it back
+    assert await balance("j") == 0
+    assert await check.violations() == []
+
+
+async def test_a_refund_of_an_unclaimed_guest_order_is_kept_for_its_claim(client, shop_settings):
+    await deliver(client, "orders/paid", paid_order(customer=None, created_at=_yesterday()))
+
+    refund = await deliver(client, "refunds/create", raw("refunds_create.json"))
+    await gql(shop_settings, ENROLL, {"input": {"externalId": "j", "email": "jon@example.com"}})
+
+    assert refund.json() == {
+        "status": "applied",  # not parked as a refund of an unknown order
+        "reason": f"refund shopify-refund-890088186047892319 on guest order {ORDER_ID}: "
+        "kept for its claim",
+    }
+    assert await balance("j") == POINTS - 84  # 85.00 of 394.95, as for a customer's order
+    assert await check.violations() == []
+
+
+def _yesterday() -> str:
+    return (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
 
 
 # -- refunds and cancellations -------------------------------------------------------------------

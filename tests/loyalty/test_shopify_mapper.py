@@ -12,7 +12,7 @@ from loyalty.errors import ErrorCode, InvalidInput
 from loyalty.members import EnrollInput
 from loyalty.orders import RefundInput
 from loyalty.platforms import shopify
-from loyalty.platforms.commands import Cancel, Enrol, Ignore, RecordOrder, Refund
+from loyalty.platforms.commands import Cancel, Enrol, Ignore, KeepForClaim, RecordOrder, Refund
 from loyalty.platforms.inbox import parse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms" / "shopify"
@@ -94,12 +94,27 @@ def test_a_line_without_sku_falls_back_to_variant_then_product_then_custom_item(
             "financial_status is partially_paid: points follow payment",
         ),
         ({"cancelled_at": "2021-12-31T19:00:00-05:00"}, "cancelled order"),
-        ({"customer": None}, "guest order: no customer to credit"),
+        (
+            {"customer": None, "email": None},
+            "guest order without an e-mail: no one can claim it",
+        ),
     ],
 )
 def test_orders_that_earn_nothing_are_ignored_with_the_reason(changes, reason):
     body = {**paid(sample("orders_paid.json")), **changes}
     assert shopify.command("orders/paid", body, "USD") == Ignore(reason)
+
+
+def test_a_paid_guest_order_is_kept_for_whoever_enrols_with_its_email():
+    body = {**paid(sample("orders_paid.json")), "customer": None}  # no customer: a guest
+
+    command = shopify.command("orders/paid", body, "USD")
+
+    assert isinstance(command, KeepForClaim)
+    assert command.email == "jon@example.com"  # the order's own e-mail (its customer's is john@)
+    assert command.order.external_id == "shopify-820982911946154508"
+    assert command.order.member_external_id == ""
+    assert len(command.order.lines) == 5 and command.order.discount == Decimal("20.00")
 
 
 def test_the_refund_sample_reverses_the_money_of_its_refund_transactions():

@@ -22,7 +22,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from loyalty.errors import InvalidInput, LoyaltyError, NotFound
-from loyalty.platforms import bigcommerce, bigcommerce_apply, shopify
+from loyalty.platforms import bigcommerce, bigcommerce_apply, shopify, woocommerce
 from loyalty.platforms.apply import apply
 from loyalty.platforms.commands import Command, Outcome
 from loyalty.settings import Settings
@@ -31,7 +31,10 @@ from models import InboxDelivery, InboxStatus
 log = logging.getLogger(__name__)
 
 Mapper = Callable[[str, dict[str, Any], str], Command]
-PLATFORMS: dict[str, Mapper] = {shopify.PLATFORM: shopify.command}
+PLATFORMS: dict[str, Mapper] = {
+    shopify.PLATFORM: shopify.command,
+    woocommerce.PLATFORM: woocommerce.command,
+}
 """Each platform's mapper: (topic, body, the programme's currency) to a command."""
 Handler = Callable[[Settings, str, dict[str, Any]], Awaitable[Outcome]]
 HANDLERS: dict[str, Handler] = {bigcommerce.PLATFORM: bigcommerce_apply.handle}

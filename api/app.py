@@ -24,6 +24,7 @@ from api.logs import refused
 from api.metrics import MetricsMiddleware, metrics
 from api.platforms.bigcommerce import bigcommerce_webhook
 from api.platforms.shopify import shopify_webhook
+from api.platforms.woocommerce import woocommerce_webhook
 from api.schema import build_schema
 from api.throttle import PublicRateLimit
 from loyalty import db
@@ -162,6 +163,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
             Route("/webhooks/refunds", webhooks.refund_webhook, methods=["POST"]),
             Route("/webhooks/shopify", shopify_webhook, methods=["POST"]),
             Route("/webhooks/bigcommerce", bigcommerce_webhook, methods=["POST"]),
+            Route("/webhooks/woocommerce", woocommerce_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

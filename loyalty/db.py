@@ -13,7 +13,7 @@ import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.exceptions import OperationalError, TransactionManagementError
+from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -198,3 +198,19 @@ async def atomic(work: Callable[[BaseDBAsyncClient], Awaitable[T]], *, attempts:
             log.info("retrying transaction after %s (attempt %d)", type(exc).__name__, attempt)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
+
+
+async def atomic_idempotent(
+    work: Callable[[BaseDBAsyncClient], Awaitable[T]],
+    replay: Callable[[], Awaitable[T | None]],
+) -> T:
+    """``atomic(work)`` for work guarded by a unique key: when the key stops it (a concurrent
+    writer got there first), the first writer's result as ``replay`` finds it; when ``replay``
+    finds nothing, the conflict was another one and is raised."""
+    try:
+        return await atomic(work)
+    except IntegrityError:
+        found = await replay()
+        if found is None:
+            raise
+        return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 
 from loyalty import db, ledger
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
@@ -48,10 +47,8 @@ async def adjust_points(
             source=f"adjust:{reason.strip()}"[:255],
         )
 
-    try:
-        return await db.atomic(write)
-    except IntegrityError:
+    async def replay() -> ledger.Posted | None:
         found = await ledger.existing(entry_key)
-        if found is None:
-            raise
-        return ledger.Posted(found, created=False)
+        return None if found is None else ledger.Posted(found, created=False)
+
+    return await db.atomic_idempotent(write, replay)

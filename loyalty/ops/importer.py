@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from functools import lru_cache, partial
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -58,7 +58,6 @@ from models import EntryKind, Member, Order
 PREFIX = "cj-"
 EMAIL_DOMAIN = "completejourney.example"
 CHUNK_HOUSEHOLDS = 100
-T = TypeVar("T")
 Ints = npt.NDArray[np.int64]
 EARN_ORDER = EntryKind.EARN_ORDER.value
 
@@ -307,18 +306,11 @@ async def _ensure_products(plan: _Plan, products: pd.DataFrame) -> tuple[Ints, i
             await _insert(conn, "products", PRODUCT_COLUMNS, _product_rows(plan, products, missing))
         return len(missing)
 
-    created = await _atomic(write)
+    # A unique conflict: a concurrent import created some of them; once more sees those.
+    created = await db.atomic_idempotent(write, partial(db.atomic, write))
     known = await _product_ids(db.connection())
     row_ids = np.array([known[str(p)] for p in needed.tolist()], dtype=np.int64)
     return row_ids[np.searchsorted(needed, plan.product)], created
-
-
-async def _atomic(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
-    """db.atomic, once more after a unique conflict: a concurrent writer got there first."""
-    try:
-        return await db.atomic(work)
-    except IntegrityError:
-        return await db.atomic(work)
 
 
 async def _insert(

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 
 from loyalty import db
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
@@ -108,7 +107,7 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
     products = await ensure_products(lines)
     categories = {sku: category for sku, (_, category) in products.items()}
 
-    async def write(conn: BaseDBAsyncClient) -> tuple[Order, int]:
+    async def write(conn: BaseDBAsyncClient) -> OrderResult:
         [member] = await db.fetch(conn, _MEMBER_ORDERED, eligible, placed_at, member_id)
         context = await earning_context(
             member_id, lines, placed_at, conn, config=config, categories=categories
@@ -152,16 +151,13 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
         if config.tiers:
             current = config.tier(context.tier_id)
             await tiers.upgrade_from(conn, member_id, placed_at, config.tiers, current)
-        return order, breakdown.points
+        return OrderResult(order, breakdown.points, replayed=False)
 
-    try:
-        order, points = await db.atomic(write)
-    except IntegrityError:
+    async def replay() -> OrderResult | None:
         found = await Order.get_or_none(external_id=external_id)
-        if found is None:
-            raise
-        return await _replay(found, data.member_external_id)
-    return OrderResult(order, points, replayed=False)
+        return None if found is None else await _replay(found, data.member_external_id)
+
+    return await db.atomic_idempotent(write, replay)
 
 
 def check_order(settings: Settings, data: OrderInput) -> None:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from loyalty import db, ledger
@@ -111,13 +110,11 @@ async def refund_order(settings: Settings, data: RefundInput) -> RefundResult:
         await referrals.on_refund(conn, settings, order, datetime.now(UTC))
         return RefundResult(refund, order, points - shortfall, shortfall, replayed=False)
 
-    try:
-        return await db.atomic(write)
-    except IntegrityError:
+    async def replay() -> RefundResult | None:
         found = await Refund.get_or_none(external_id=key)
-        if found is None:
-            raise
-        return await _refund_replay(found, order)
+        return None if found is None else await _refund_replay(found, order)
+
+    return await db.atomic_idempotent(write, replay)
 
 
 async def refund_at_most(

@@ -16,11 +16,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
+from loyalty import db
 from loyalty.errors import InvalidInput, LoyaltyError, NotFound
 from loyalty.platforms import bigcommerce, bigcommerce_apply, shopify, woocommerce
 from loyalty.platforms.apply import apply
@@ -57,17 +59,20 @@ async def receive(
     """Store a signed delivery once per delivery id and apply it, unless a delivery with this
     id was already applied or ignored (then it is returned as it stands)."""
     delivery_id = delivery_key(delivery_id, body)
-    try:
-        item = await InboxDelivery.create(
+
+    async def store(conn: BaseDBAsyncClient) -> InboxDelivery:
+        return await InboxDelivery.create(
             platform=platform,
             topic=topic[:MAX_TOPIC],
             delivery_id=delivery_id,
             # Bytes that are not UTF-8 are kept escaped: the text then never parses as JSON.
             body=body.decode("utf-8", errors="backslashreplace"),
             reason=RECEIVED,
+            using_db=conn,
         )
-    except IntegrityError:
-        item = await InboxDelivery.get(platform=platform, delivery_id=delivery_id)
+
+    stored = partial(InboxDelivery.get_or_none, platform=platform, delivery_id=delivery_id)
+    item = await db.atomic_idempotent(store, stored)
     if item.status is not InboxStatus.PARKED:
         return item
     return await _process(settings, item)

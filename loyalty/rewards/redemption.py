@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 
 from loyalty import db, ledger
 from loyalty.codes import new_code
@@ -110,13 +110,7 @@ async def redeem(
         await _redeemed_event(conn, member_id, reward, coupon, None)
         return Redemption(reward, coupon, None, posted.entry.id, replayed=False)
 
-    try:
-        return await db.atomic(write)
-    except IntegrityError:
-        replay = await _redemption_by_key(redeem_key, reward)
-        if replay is None:
-            raise
-        return replay
+    return await db.atomic_idempotent(write, partial(_redemption_by_key, redeem_key, reward))
 
 
 async def _redeemed_event(

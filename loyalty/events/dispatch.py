@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loyalty import db
+from loyalty.paging import keyset_page
 from loyalty.settings import ConfigError, Settings
 from models import DeliveryStatus, EventDelivery, Member
 
@@ -216,13 +217,10 @@ async def deliveries(
     first: int, before_id: int | None, status: DeliveryStatus | None
 ) -> tuple[list[EventDelivery], bool]:
     """A page of deliveries, newest first, older than the cursor; and whether more follow."""
-    query = EventDelivery.all().order_by("-id").prefetch_related("event")
+    query = EventDelivery.all().prefetch_related("event")
     if status is not None:
         query = query.filter(status=status)
-    if before_id is not None:
-        query = query.filter(id__lt=before_id)
-    rows = await query.limit(first + 1)
-    return rows[:first], len(rows) > first
+    return await keyset_page(query, first, before_id, newest_first=True)
 
 
 async def main(settings: Settings, now: datetime | None = None) -> int:

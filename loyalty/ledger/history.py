@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.functions import Sum
 
+from loyalty.paging import keyset_page
 from models import LedgerEntry, Lot
 
 
@@ -13,11 +14,8 @@ async def entries(
     member_id: int, first: int, before_id: int | None
 ) -> tuple[list[LedgerEntry], bool]:
     """A page of entries, newest first, older than the cursor; and whether more follow."""
-    query = LedgerEntry.filter(member_id=member_id).order_by("-id")
-    if before_id is not None:
-        query = query.filter(id__lt=before_id)
-    rows = await query.limit(first + 1)
-    return rows[:first], len(rows) > first
+    query = LedgerEntry.filter(member_id=member_id)
+    return await keyset_page(query, first, before_id, newest_first=True)
 
 
 async def expiring_points(member_id: int, within_days: int, now: datetime | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loyalty.errors import ErrorCode, NotFound
+from loyalty.paging import keyset_page
 from models import Member
 
 
@@ -22,8 +23,4 @@ async def by_external_id(external_id: str, *, field: str = "memberExternalId") -
 
 async def page(first: int, after_id: int | None) -> tuple[list[Member], bool]:
     """Members in id order after a cursor, and whether more follow."""
-    query = Member.all().order_by("id")
-    if after_id is not None:
-        query = query.filter(id__gt=after_id)
-    rows = await query.limit(first + 1)
-    return rows[:first], len(rows) > first
+    return await keyset_page(Member.all(), first, after_id)

@@ -24,6 +24,7 @@ from tortoise.expressions import F
 
 from loyalty import db
 from loyalty.errors import InvalidInput, LoyaltyError, NotFound
+from loyalty.paging import keyset_page
 from loyalty.platforms import bigcommerce, bigcommerce_apply, shopify, woocommerce
 from loyalty.platforms.apply import apply
 from loyalty.platforms.commands import Command, Outcome
@@ -102,13 +103,10 @@ async def page(
     status: InboxStatus | None, first: int, before_pk: int | None
 ) -> tuple[list[InboxDelivery], bool]:
     """A page of deliveries, newest first, older than the cursor; and whether more follow."""
-    query = InboxDelivery.all().order_by("-id")
+    query = InboxDelivery.all()
     if status is not None:
         query = query.filter(status=status)
-    if before_pk is not None:
-        query = query.filter(id__lt=before_pk)
-    rows = await query.limit(first + 1)
-    return rows[:first], len(rows) > first
+    return await keyset_page(query, first, before_pk, newest_first=True)
 
 
 async def _process(settings: Settings, item: InboxDelivery) -> InboxDelivery:

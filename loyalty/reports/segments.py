@@ -23,6 +23,7 @@ from typing import Any
 from loyalty import db
 from loyalty.errors import InvalidInput
 from loyalty.money import from_cents
+from loyalty.paging import fetch_page
 from models import Member
 
 
@@ -166,14 +167,15 @@ async def find(
     if conditions:
         query += " WHERE " + " AND ".join(conditions)
     query += " ORDER BY mb.id"
-    if first is not None:
-        query += f" LIMIT {int(first) + 1}"
-    conn = db.connection()
-    rows = await db.fetch(conn, query, now, quiet_since, regular_since, f.regular_orders, *values)
-    found = [_member(row) for row in rows]
+
+    async def fetch(limit: int | None) -> list[SegmentMember]:
+        limited = query if limit is None else f"{query} LIMIT {int(limit)}"
+        params = (now, quiet_since, regular_since, f.regular_orders, *values)
+        return [_member(row) for row in await db.fetch(db.connection(), limited, *params)]
+
     if first is None:
-        return found, False
-    return found[:first], len(found) > first
+        return await fetch(None), False
+    return await fetch_page(fetch, first)
 
 
 async def page(

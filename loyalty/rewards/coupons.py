@@ -15,6 +15,7 @@ from loyalty.codes import normalize_code
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError, NotFound
 from loyalty.events import outbox
 from loyalty.ledger import keys
+from loyalty.paging import keyset_page
 from loyalty.programme import earning
 from loyalty.settings import Settings
 from models import (
@@ -223,8 +224,7 @@ async def expire_coupons(now: datetime) -> int:
 async def member_coupons(
     member_id: int, first: int, before_id: int | None
 ) -> tuple[list[Coupon], bool]:
-    query = Coupon.filter(member_id=member_id).order_by("-id")
-    if before_id is not None:
-        query = query.filter(id__lt=before_id)
-    rows = await query.limit(first + 1)
-    return rows[:first], len(rows) > first
+    """A page of the member's coupons, newest first, older than the cursor; more?"""
+    return await keyset_page(
+        Coupon.filter(member_id=member_id), first, before_id, newest_first=True
+    )

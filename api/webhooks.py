@@ -7,9 +7,6 @@ of the programme; either way nothing is recorded.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
@@ -21,6 +18,7 @@ from starlette.responses import JSONResponse
 from api.webhook_bodies import ORDER_FIELDS, REFUND_FIELDS, body_field, order_input, refund_input
 from loyalty import orders
 from loyalty.errors import InvalidInput, LoyaltyError
+from loyalty.events.signing import verify
 from loyalty.settings import Settings
 
 SIGNATURE_HEADER = "x-loyalty-hmac-sha256"
@@ -28,20 +26,8 @@ In = TypeVar("In")
 R = TypeVar("R")
 
 
-def sign(body: bytes, secret: str) -> str:
-    """base64(HMAC-SHA256(raw body, secret)), as senders compute it."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def verify(body: bytes, signature: str | None, secret: str) -> bool:
-    """Whether ``signature`` is ``sign(body, secret)``, compared in constant time."""
-    if not signature or not secret:
-        return False
-    return hmac.compare_digest(sign(body, secret).encode(), signature.strip().encode())
-
-
 def _verified(body: bytes, signature: str | None, settings: Settings) -> bool:
-    return verify(body, signature, settings.webhook_secret.value)
+    return verify(body, secret=settings.webhook_secret.value, signature=signature)
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.logs import refused
-from api.webhooks import verify
+from loyalty.events.signing import verify
 from loyalty.platforms import inbox, shopify
 from loyalty.settings import Settings
 
@@ -26,7 +26,8 @@ async def shopify_webhook(request: Request) -> JSONResponse:
     if not settings.shopify_secret:
         return JSONResponse({"error": {"code": "NOT_FOUND", "message": "Not Found"}}, 404)
     body = await request.body()
-    if not verify(body, request.headers.get(SIGNATURE_HEADER), settings.shopify_secret.value):
+    secret, signature = settings.shopify_secret.value, request.headers.get(SIGNATURE_HEADER)
+    if not verify(body, secret=secret, signature=signature):
         refused(401, request.url.path, "missing or invalid X-Shopify-Hmac-Sha256")
         return JSONResponse(
             {"error": {"code": "BAD_SIGNATURE", "message": "invalid X-Shopify-Hmac-Sha256"}}, 401

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.logs import refused
-from api.webhooks import verify
+from loyalty.events.signing import verify
 from loyalty.platforms import inbox, woocommerce
 from loyalty.settings import Settings
 
@@ -34,7 +34,7 @@ async def woocommerce_webhook(request: Request) -> JSONResponse:
     signature = request.headers.get(SIGNATURE_HEADER)
     if signature is None and PING.fullmatch(body.strip()):
         return JSONResponse({"status": "ping", "reason": "webhook activated; nothing stored"})
-    if not verify(body, signature, settings.woocommerce_secret.value):
+    if not verify(body, secret=settings.woocommerce_secret.value, signature=signature):
         refused(401, request.url.path, "missing or invalid X-WC-Webhook-Signature")
         return JSONResponse(
             {"error": {"code": "BAD_SIGNATURE", "message": "invalid X-WC-Webhook-Signature"}}, 401

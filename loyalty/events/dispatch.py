@@ -10,7 +10,8 @@ data}`` and the headers
 
 - ``X-Loyalty-Event-Id``: the event's unique id; the same event may arrive more than once
   (at-least-once), so a receiver keeps the ids it has processed and drops repeats;
-- ``X-Loyalty-Hmac-Sha256``: base64(HMAC-SHA256(raw body, events secret)), see :func:`verify`.
+- ``X-Loyalty-Hmac-Sha256``: base64(HMAC-SHA256(raw body, events secret)), see
+  :func:`loyalty.events.signing.verify`.
 
 Events are signed with their own key (``LOYALTY_EVENTS_SECRET``), never with the secret that
 incoming order webhooks are checked with: a receiver holds the key it verifies with, and with
@@ -23,9 +24,6 @@ delivery is marked failed with its last error.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -34,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loyalty import db
+from loyalty.events.signing import sign
 from loyalty.paging import keyset_page
 from loyalty.settings import ConfigError, Settings
 from models import DeliveryStatus, EventDelivery, Member
@@ -49,17 +48,6 @@ TIMEOUT_SECONDS = 10.0
 
 Sender = Callable[[str, bytes, dict[str, str]], Awaitable[int]]
 """Posts ``body`` with ``headers`` to a URL and returns the HTTP status (raises when no answer)."""
-
-
-def sign(body: bytes, secret: str) -> str:
-    """base64(HMAC-SHA256(body, secret))."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def verify(body: bytes, secret: str, signature: str) -> bool:
-    """Whether ``signature`` is this body's signature (what a receiver checks)."""
-    return hmac.compare_digest(sign(body, secret), signature or "")
 
 
 def signing_key(settings: Settings) -> str:

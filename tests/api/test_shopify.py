@@ -20,7 +20,7 @@ import pytest
 
 from api.app import create_app
 from api.relay import encode_id
-from api.webhooks import sign
+from loyalty.events.signing import sign
 from loyalty.ledger import check
 from loyalty.platforms import inbox as inbox_module
 from loyalty.settings import Secret, Settings

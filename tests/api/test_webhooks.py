@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import MAX_BODY_BYTES, create_app
-from api.webhooks import sign
+from loyalty.events.signing import sign
 from loyalty.ledger import check
 from models import LedgerEntry, Member, Order, Refund
 from tests.support import WEBHOOK_SECRET, enroll

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.webhooks import sign
+from loyalty.events.signing import sign
 from loyalty.ledger import check
 from loyalty.settings import Secret, Settings
 from models import GuestOrder, InboxDelivery, LedgerEntry, Member, Order, OrderLine, Refund

@@ -16,7 +16,7 @@ import pytest
 from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 
-from api.webhooks import sign
+from loyalty.events.signing import sign
 from loyalty.members import tokens
 from loyalty.settings import Settings
 from tests.support import ADMIN_KEY, STOREFRONT_KEY, WEBHOOK_SECRET

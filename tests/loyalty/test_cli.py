@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from loyalty import cli, db
-from loyalty.events import dispatch
+from loyalty.events import dispatch, signing
 from loyalty.settings import KEYS, Settings
 from models import EventDelivery
 from tests.support import enroll, order
@@ -102,6 +102,8 @@ def test_batch_commands_sign_events_with_the_events_secret_of_the_secrets_file(
     assert received
     for headers, body in received:
         signature = headers[dispatch.SIGNATURE_HEADER]
-        assert dispatch.verify(body, secrets_file_only["events_secret"], signature)
-        assert not dispatch.verify(body, secrets_file_only["webhook_secret"], signature)
+        assert signing.verify(body, secret=secrets_file_only["events_secret"], signature=signature)
+        assert not signing.verify(
+            body, secret=secrets_file_only["webhook_secret"], signature=signature
+        )
     assert asyncio.run(deliveries(settings)) == ["delivered"] * len(received)

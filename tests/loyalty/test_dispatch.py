@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty.events import dispatch
+from loyalty.events import dispatch, signing
 from loyalty.events.dispatch import EVENT_ID_HEADER, SIGNATURE_HEADER
 from loyalty.ops import jobs
 from loyalty.settings import ConfigError, Secret
@@ -38,7 +38,7 @@ class Receiver:
         answer = self.answers.pop(0) if self.answers else 200
         if answer == 503:
             return 503  # down: nothing processed
-        if not dispatch.verify(body, EVENTS_SECRET, headers[SIGNATURE_HEADER]):
+        if not signing.verify(body, secret=EVENTS_SECRET, signature=headers[SIGNATURE_HEADER]):
             self.bad_signatures += 1
             return 401
         if headers[EVENT_ID_HEADER] not in {e["id"] for e in self.processed}:
@@ -132,9 +132,9 @@ async def test_the_signature_is_base64_hmac_sha256_of_the_raw_body(database):
         hmac.new(EVENTS_SECRET.encode(), body, hashlib.sha256).digest()
     ).decode()
     assert headers[SIGNATURE_HEADER] == expected
-    assert dispatch.verify(body, EVENTS_SECRET, expected)
-    assert not dispatch.verify(body + b" ", EVENTS_SECRET, expected)
-    assert not dispatch.verify(body, "another-secret", expected)
+    assert signing.verify(body, secret=EVENTS_SECRET, signature=expected)
+    assert not signing.verify(body + b" ", secret=EVENTS_SECRET, signature=expected)
+    assert not signing.verify(body, secret="another-secret", signature=expected)
     assert receiver.bad_signatures == 0
 
 
@@ -147,8 +147,8 @@ async def test_events_are_signed_with_the_events_secret_not_the_webhook_secret(d
     await dispatch.dispatch_once(database, T0, urls=[URL], send=receiver)
 
     _, body, headers = receiver.calls[0]
-    assert dispatch.verify(body, EVENTS_SECRET, headers[SIGNATURE_HEADER])
-    assert not dispatch.verify(body, WEBHOOK_SECRET, headers[SIGNATURE_HEADER])
+    assert signing.verify(body, secret=EVENTS_SECRET, signature=headers[SIGNATURE_HEADER])
+    assert not signing.verify(body, secret=WEBHOOK_SECRET, signature=headers[SIGNATURE_HEADER])
 
 
 async def test_dispatch_refuses_an_empty_events_secret(database):
@@ -248,4 +248,4 @@ async def test_the_default_sender_posts_over_http(database):
         for line in head.split(b"\r\n")
         if line.lower().startswith(SIGNATURE_HEADER.lower().encode() + b":")
     )
-    assert dispatch.verify(body, EVENTS_SECRET, signature)
+    assert signing.verify(body, secret=EVENTS_SECRET, signature=signature)

@@ -33,7 +33,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from loyalty import db
 from loyalty.errors import InvalidInput
 from loyalty.ledger import keys
-from loyalty.rewards import CauseTotal
+from loyalty.rewards import CauseTotal, donation_totals
 from loyalty.settings import Settings
 from models import EntryKind
 
@@ -195,12 +195,6 @@ FROM member_tiers mt JOIN tiers t ON t.id = mt.tier_id
 GROUP BY t.name, t.threshold ORDER BY t.threshold
 """
 
-_DONATIONS = """
-SELECT cause, COUNT(*) AS n, SUM(points) AS points, SUM(value_cents) AS value
-FROM donations WHERE created_at >= $1 AND created_at < $2
-GROUP BY cause ORDER BY cause
-"""
-
 
 async def _cohorts(conn: BaseDBAsyncClient, since: datetime, until: datetime) -> list[Cohort]:
     cohort = _month(conn, "m.created_at")
@@ -272,7 +266,6 @@ async def program_report(
     outstanding = int((await one(_OUTSTANDING, until))["points"])
     referred = await one(_REFERRALS, since, until, keys.REFERRAL_REWARD)
     top = await db.fetch(conn, _TOP_REWARDS, since, until, TOP_REWARDS)
-    donations = await db.fetch(conn, _DONATIONS, since, until)
     tiered = [(r["tier"], int(r["n"])) for r in await db.fetch(conn, _TIER_MIX)]
     untiered = max(0, int(enrolled["total"]) - sum(n for _, n in tiered))
     return ProgramReport(
@@ -293,9 +286,6 @@ async def program_report(
         referees=int(referred["referees"]),
         referees_converted=int(referred["converted"]),
         top_rewards=[RewardCount(int(r["id"]), r["name"], int(r["issued"])) for r in top],
-        donations=[
-            CauseTotal(r["cause"], int(r["n"]), int(r["points"]), int(r["value"]))
-            for r in donations
-        ],
+        donations=await donation_totals((since, until), conn),
         tier_mix=[(None, untiered), *tiered],
     )

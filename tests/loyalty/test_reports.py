@@ -193,3 +193,22 @@ async def test_an_empty_programme_reports_zeros_and_no_rates(database):
 async def test_a_period_that_ends_before_it_starts_is_refused(database):
     with pytest.raises(reports.InvalidInput):
         await reports.program_report(database, date(2026, 3, 2), date(2026, 3, 1))
+
+
+async def test_the_reports_donations_are_the_donation_totals_of_its_period(database):
+    people = await build(database)
+    await stamp(
+        "UPDATE donations SET created_at = $1 WHERE member_id = $2", at(5, 12), people["dan"].id
+    )
+
+    report = await reports.program_report(database, date(2026, 3, 1), date(2026, 4, 30))
+    in_period = await rewards.donation_totals((report.start, report.end))
+
+    assert [(d.cause, d.donations, d.points, d.value_cents) for d in in_period] == [
+        ("Trees", 1, 30, 300)
+    ]
+    assert report.donations == in_period
+    assert [(d.cause, d.donations) for d in await rewards.donation_totals()] == [
+        ("Ocean", 1),
+        ("Trees", 2),
+    ]

@@ -113,6 +113,11 @@ def sql(conn: BaseDBAsyncClient, query: str) -> str:
     return query
 
 
+def in_list(count: int, start: int = 1) -> str:
+    """``$start, ..., $(start + count - 1)``: the placeholders of an ``IN (...)`` list."""
+    return ", ".join(f"${i}" for i in range(start, start + count))
+
+
 async def fetch(conn: BaseDBAsyncClient, query: str, *values: Any) -> list[dict[str, Any]]:
     return await conn.execute_query_dict(sql(conn, query), list(values))
 

@@ -28,6 +28,7 @@ conditional update keeps the balance from going below zero.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -383,18 +384,37 @@ async def _member_exists(conn: BaseDBAsyncClient, member_id: int) -> bool:
 
 async def lock_member(conn: BaseDBAsyncClient, member_id: int) -> int:
     """The balance, read with the member's row locked for the rest of the transaction."""
-    if db.dialect(conn) == "sqlite":
-        # No row locks: a no-op write takes the database's write lock now, not later.
-        rows = await db.fetch(
-            conn, "UPDATE members SET balance = balance WHERE id = $1 RETURNING balance", member_id
-        )
-    else:
-        rows = await db.fetch(
-            conn, "SELECT balance FROM members WHERE id = $1 FOR UPDATE", member_id
-        )
+    rows = await _lock(conn, "id = $1", [member_id])
     if not rows:
         raise NotFound("member not found", field="memberId")
     return int(rows[0]["balance"])
+
+
+async def lock_members(
+    conn: BaseDBAsyncClient, external_ids: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """Lock these members for the rest of the transaction: (id, balance) by external id, of
+    those that exist."""
+    rows = await _lock(conn, f"external_id IN ({db.in_list(len(external_ids))})", external_ids)
+    return {row["external_id"]: (int(row["id"]), int(row["balance"])) for row in rows}
+
+
+async def _lock(
+    conn: BaseDBAsyncClient, condition: str, values: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """Id, external id and balance of the members matching ``condition``, their rows locked
+    (in id order) until the transaction ends."""
+    if db.dialect(conn) == "sqlite":
+        # No row locks: a no-op write takes the database's write lock now, not later.
+        query = (
+            f"UPDATE members SET balance = balance WHERE {condition} "
+            "RETURNING id, external_id, balance"
+        )
+    else:
+        query = (
+            f"SELECT id, external_id, balance FROM members WHERE {condition} ORDER BY id FOR UPDATE"
+        )
+    return await db.fetch(conn, query, *values)
 
 
 async def _consume_lots(

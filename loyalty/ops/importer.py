@@ -20,13 +20,13 @@ sales_value <= 0 (returns, voids, free items) are skipped.
 
 Bulk path: one transaction per 100 households, so a crash leaves whole households. Baskets whose
 order is already in the database are skipped. In the transaction the chunk's members are found or
-inserted and locked (``FOR UPDATE`` in id order on PostgreSQL; a no-op update takes SQLite's write
-lock), order and entry ids are reserved, and orders, lines, entries and lots go in with COPY
-(PostgreSQL) or executemany (SQLite). Each member's balance then moves once, by the sum of its new
-entries, whose ``balance_after`` runs from the locked balance in entry-id order: the ledger
-invariants hold as if every basket had gone through recordOrder. The unique order ids and
-idempotency keys stop a concurrent writer's basket from counting twice: the chunk rolls back and
-is redone without it. A rerun changes nothing.
+inserted and locked (``ledger.lock_members``: ``FOR UPDATE`` in id order on PostgreSQL, a no-op
+update takes SQLite's write lock), order and entry ids are reserved, and orders, lines, entries
+and lots go in with COPY (PostgreSQL) or executemany (SQLite). Each member's balance then moves
+once, by the sum of its new entries, whose ``balance_after`` runs from the locked balance in
+entry-id order: the ledger invariants hold as if every basket had gone through recordOrder. The
+unique order ids and idempotency keys stop a concurrent writer's basket from counting twice: the
+chunk rolls back and is redone without it. A rerun changes nothing.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tqdm import tqdm
 
-from loyalty import db
+from loyalty import db, ledger
 from loyalty.ledger import keys
 from loyalty.ledger.expiry import lot_expires_at
 from loyalty.members import new_referral_code, normalize_email
@@ -356,33 +356,11 @@ async def _reserve_ids(conn: BaseDBAsyncClient, table: str, count: int) -> list[
     return sorted(int(row["id"]) for row in rows)
 
 
-def _in_list(count: int) -> str:
-    return ", ".join(f"${i}" for i in range(1, count + 1))
-
-
-async def _lock_members(
-    conn: BaseDBAsyncClient, external_ids: list[str]
-) -> dict[str, tuple[int, int]]:
-    """Lock these members (id order) and return their balances by external id."""
-    if db.dialect(conn) == "sqlite":
-        query = (
-            f"UPDATE members SET balance = balance WHERE external_id IN "
-            f"({_in_list(len(external_ids))}) RETURNING id, external_id, balance"
-        )
-    else:
-        query = (
-            f"SELECT id, external_id, balance FROM members WHERE external_id IN "
-            f"({_in_list(len(external_ids))}) ORDER BY id FOR UPDATE"
-        )
-    rows = await db.fetch(conn, query, *external_ids)
-    return {row["external_id"]: (int(row["id"]), int(row["balance"])) for row in rows}
-
-
 async def _enrol(
     conn: BaseDBAsyncClient, members: list[tuple[str, datetime]]
 ) -> tuple[dict[str, tuple[int, int]], int]:
     """Find or create and lock the chunk's members: (id, balance) by external id; how many new."""
-    found = await _lock_members(conn, [external_id for external_id, _ in members])
+    found = await ledger.lock_members(conn, [external_id for external_id, _ in members])
     before = len(found)
     for _ in range(5):
         missing = [(ext, first) for ext, first in members if ext not in found]
@@ -397,7 +375,7 @@ async def _enrol(
             )
         # ON CONFLICT DO NOTHING: a referral code drawn twice leaves the member out; redraw.
         await conn.execute_many(db.sql(conn, _INSERT_MEMBER), rows)
-        found = await _lock_members(conn, [external_id for external_id, _ in members])
+        found = await ledger.lock_members(conn, [external_id for external_id, _ in members])
     raise RuntimeError("could not draw unique referral codes")
 
 

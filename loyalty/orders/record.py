@@ -235,8 +235,9 @@ async def ensure_products(lines: list[earning.Line]) -> dict[str, tuple[int, str
 
 async def _products(skus: list[str]) -> list[tuple[str, int, str | None]]:
     conn = db.connection()
-    marks = ", ".join(f"${i}" for i in range(1, len(skus) + 1))
     rows = await db.fetch(
-        conn, f"SELECT sku, id, category FROM products WHERE sku IN ({marks})", *skus
+        conn,
+        f"SELECT sku, id, category FROM products WHERE sku IN ({db.in_list(len(skus))})",
+        *skus,
     )
     return [(row["sku"], row["id"], row["category"]) for row in rows]

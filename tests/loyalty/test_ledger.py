@@ -115,6 +115,15 @@ async def test_expire_lot_removes_only_what_is_left():
     await assert_invariants()
 
 
+async def test_lock_members_gives_id_and_balance_of_those_that_exist():
+    ann, bob = await enroll("ann"), await enroll("bob")
+    await credit(ann.id, 30, "bonus")
+
+    locked = await db.atomic(lambda conn: ledger.lock_members(conn, ["bob", "ann", "nobody"]))
+
+    assert locked == {"ann": (ann.id, 30), "bob": (bob.id, 0)}
+
+
 async def test_concurrent_spends_never_overdraw():
     member = await enroll()
     await credit(member.id, 100, "c1", expires_in_days=30)

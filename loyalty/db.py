@@ -7,6 +7,7 @@ import logging
 import random
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import asyncpg
@@ -178,6 +179,63 @@ async def insert(
         await conn.execute_query(text, values)
         return []
     return [row[returning] for row in await conn.execute_query_dict(text, values)]
+
+
+async def bulk_insert(
+    conn: BaseDBAsyncClient, model: type[Model], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert many rows (same fields in each, named as on the model) in the caller's
+    transaction: COPY on PostgreSQL, executemany on SQLite; the bulk import's path.
+
+    Values go in as given, without the per-field conversion :func:`insert` does. A unique
+    conflict raises tortoise's ``IntegrityError`` on both backends.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    fields = tuple(rows[0])
+    columns = [meta.fields_db_projection[f] for f in fields]
+    pick = itemgetter(*fields)
+    records = [pick(row) for row in rows] if len(fields) > 1 else [(pick(r),) for r in rows]
+    if dialect(conn) == "sqlite":
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" * len(columns))
+        query = f'INSERT INTO "{meta.db_table}" ({names}) VALUES ({marks})'
+        await conn.execute_many(query, records)  # type: ignore[arg-type]
+        return
+    async with conn.acquire_connection() as raw:
+        try:
+            await raw.copy_records_to_table(meta.db_table, records=records, columns=columns)
+        except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(exc) from exc
+
+
+async def reserve_ids(conn: BaseDBAsyncClient, model: type[Model], count: int) -> list[int]:
+    """``count`` new primary keys of ``model``'s table, ascending, for this transaction to use.
+
+    On SQLite the caller must hold the write lock (a member lock does): nobody else can take
+    ids until it commits.
+    """
+    if count == 0:
+        return []
+    table, pk = model._meta.db_table, model._meta.db_pk_column
+    if dialect(conn) == "sqlite":
+        rows = await fetch(
+            conn,
+            f'SELECT MAX(COALESCE((SELECT MAX("{pk}") FROM "{table}"), 0), '
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0)) AS top",
+            table,
+        )
+        top = int(rows[0]["top"])
+        return list(range(top + 1, top + 1 + count))
+    rows = await fetch(
+        conn,
+        "SELECT nextval(pg_get_serial_sequence($1, $2)) AS id FROM generate_series(1, $3)",
+        table,
+        pk,
+        count,
+    )
+    return sorted(int(row["id"]) for row in rows)
 
 
 def _retryable(exc: BaseException) -> bool:

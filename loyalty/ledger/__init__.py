@@ -1,4 +1,6 @@
-"""The points ledger. Every balance change goes through this module; nothing else writes balances.
+"""The points ledger. Every balance change goes through this package (``loyalty/ledger/``);
+nothing else writes balances, entries or lots. The bulk import credits its backfilled orders
+through :mod:`loyalty.ledger.bulk` (the same rules, a few statements per batch).
 
 Invariants (checked by the tests and by ``loyalty check``):
 
@@ -16,7 +18,8 @@ Every debit records which lots it consumed (``lot_uses``), so points given back 
 coupon) return with the expiry dates of those lots, not a fresh one.
 
 Every posted entry also writes its outbox event (points earned, spent or expired) in the same
-transaction, so an event goes out exactly for the changes that were committed.
+transaction, so an event goes out exactly for the changes that were committed (backfilled
+history from the bulk import is not news and writes none).
 
 How they hold: each function runs inside the caller's transaction. A debit is one conditional
 ``UPDATE members SET balance = balance - x WHERE id = m AND balance >= x``; on PostgreSQL that

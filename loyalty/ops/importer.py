@@ -20,11 +20,10 @@ sales_value <= 0 (returns, voids, free items) are skipped.
 
 Bulk path: one transaction per 100 households, so a crash leaves whole households. Baskets whose
 order is already in the database are skipped. In the transaction the chunk's members are found or
-inserted and locked (``ledger.lock_members``: ``FOR UPDATE`` in id order on PostgreSQL, a no-op
-update takes SQLite's write lock), order and entry ids are reserved, and orders, lines, entries
-and lots go in with COPY (PostgreSQL) or executemany (SQLite). Each member's balance then moves
-once, by the sum of its new entries, whose ``balance_after`` runs from the locked balance in
-entry-id order: the ledger invariants hold as if every basket had gone through recordOrder. The
+inserted and locked (``ledger.lock_members``), order ids are reserved, and orders and lines go in
+with COPY (PostgreSQL) or executemany (SQLite); the points go through the ledger's bulk path
+(``loyalty.ledger.bulk.credit_orders``: entries and lots the same way, each member's balance
+moved once), so the ledger invariants hold as if every basket had gone through recordOrder. The
 unique order ids and idempotency keys stop a concurrent writer's basket from counting twice: the
 chunk rolls back and is redone without it. A rerun changes nothing.
 """
@@ -33,7 +32,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
@@ -48,60 +47,21 @@ from tortoise.exceptions import IntegrityError
 from tqdm import tqdm
 
 from loyalty import db, ledger
-from loyalty.ledger import keys
-from loyalty.ledger.expiry import lot_expires_at
+from loyalty.ledger import bulk
 from loyalty.members import new_referral_code, normalize_email
 from loyalty.programme import earning
 from loyalty.settings import Settings
-from models import EntryKind, Member, Order
+from models import Member, Order, OrderLine, Product
 
 PREFIX = "cj-"
 EMAIL_DOMAIN = "completejourney.example"
 CHUNK_HOUSEHOLDS = 100
 Ints = npt.NDArray[np.int64]
-EARN_ORDER = EntryKind.EARN_ORDER.value
-
-PRODUCT_COLUMNS = ("sku", "name", "category", "department", "price_cents", "active", "created_at")
-ORDER_COLUMNS = (
-    "id",
-    "external_id",
-    "member_id",
-    "placed_at",
-    "currency",
-    "subtotal_cents",
-    "discount_cents",
-    "shipping_cents",
-    "eligible_cents",
-    "points_awarded",
-    "refunded_cents",
-    "points_reversed",
-    "created_at",
-)
-LINE_COLUMNS = ("order_id", "product_id", "quantity", "unit_price_cents", "line_total_cents")
-ENTRY_COLUMNS = (
-    "id",
-    "member_id",
-    "kind",
-    "points",
-    "balance_after",
-    "shortfall",
-    "idempotency_key",
-    "source",
-    "expires_at",
-    "created_at",
-)
-LOT_COLUMNS = ("entry_id", "member_id", "points", "remaining", "expires_at", "created_at")
 
 _INSERT_MEMBER = (
     "INSERT INTO members (external_id, email, email_normalized, name, balance, pending, "
     "lifetime_points, lifetime_spend_cents, referral_code, created_at) "
     "VALUES ($1, $2, $3, $4, 0, 0, 0, 0, $5, $6) ON CONFLICT DO NOTHING"
-)
-_CREDIT_MEMBER = (
-    "UPDATE members SET balance = balance + $1, lifetime_points = lifetime_points + $1, "
-    "lifetime_spend_cents = lifetime_spend_cents + $2, "
-    "last_order_at = CASE WHEN last_order_at IS NULL OR last_order_at < $3 THEN $3 "
-    "ELSE last_order_at END WHERE id = $4"
 )
 
 
@@ -264,7 +224,7 @@ def _product_name(product_id: int, info: dict[str, Any]) -> str:
     return name[:255]
 
 
-def _product_rows(plan: _Plan, products: pd.DataFrame, wanted: list[int]) -> list[tuple[Any, ...]]:
+def _product_rows(plan: _Plan, products: pd.DataFrame, wanted: list[int]) -> list[dict[str, Any]]:
     """Catalogue rows for these product ids; the price is the latest unit price in the data."""
     latest = (
         pd.DataFrame({"product": plan.product, "placed": plan.placed, "unit": plan.unit})
@@ -278,15 +238,15 @@ def _product_rows(plan: _Plan, products: pd.DataFrame, wanted: list[int]) -> lis
     for product_id, row in zip(wanted, info.to_dict("records"), strict=True):
         category, department = row.get("product_category"), row.get("department")
         rows.append(
-            (
-                str(product_id),
-                _product_name(product_id, row),
-                category[:128] if isinstance(category, str) else None,
-                department[:128] if isinstance(department, str) else None,
-                int(latest[product_id]) if product_id in latest.index else None,
-                True,
-                created,
-            )
+            {
+                "sku": str(product_id),
+                "name": _product_name(product_id, row),
+                "category": category[:128] if isinstance(category, str) else None,
+                "department": department[:128] if isinstance(department, str) else None,
+                "price_cents": int(latest[product_id]) if product_id in latest.index else None,
+                "active": True,
+                "created_at": created,
+            }
         )
     return rows
 
@@ -303,7 +263,7 @@ async def _ensure_products(plan: _Plan, products: pd.DataFrame) -> tuple[Ints, i
         known = await _product_ids(conn)
         missing = [int(p) for p in needed.tolist() if str(p) not in known]
         if missing:
-            await _insert(conn, "products", PRODUCT_COLUMNS, _product_rows(plan, products, missing))
+            await db.bulk_insert(conn, Product, _product_rows(plan, products, missing))
         return len(missing)
 
     # A unique conflict: a concurrent import created some of them; once more sees those.
@@ -311,49 +271,6 @@ async def _ensure_products(plan: _Plan, products: pd.DataFrame) -> tuple[Ints, i
     known = await _product_ids(db.connection())
     row_ids = np.array([known[str(p)] for p in needed.tolist()], dtype=np.int64)
     return row_ids[np.searchsorted(needed, plan.product)], created
-
-
-async def _insert(
-    conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """Bulk insert: COPY on PostgreSQL, executemany on SQLite, inside the caller's transaction."""
-    if not rows:
-        return
-    if db.dialect(conn) == "sqlite":
-        marks = ", ".join("?" * len(columns))
-        query = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        await conn.execute_many(query, rows)  # type: ignore[arg-type]
-        return
-    import asyncpg
-
-    async with conn.acquire_connection() as raw:
-        try:
-            await raw.copy_records_to_table(table, records=rows, columns=list(columns))
-        except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(exc) from exc
-
-
-async def _reserve_ids(conn: BaseDBAsyncClient, table: str, count: int) -> list[int]:
-    """``count`` new primary keys of ``table``, ascending, reserved for this transaction."""
-    if count == 0:
-        return []
-    if db.dialect(conn) == "sqlite":
-        # The caller holds SQLite's write lock: nobody else can take ids until commit.
-        rows = await db.fetch(
-            conn,
-            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
-            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0)) AS top",
-            table,
-        )
-        top = int(rows[0]["top"])
-        return list(range(top + 1, top + 1 + count))
-    rows = await db.fetch(
-        conn,
-        "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)",
-        table,
-        count,
-    )
-    return sorted(int(row["id"]) for row in rows)
 
 
 async def _enrol(
@@ -383,75 +300,47 @@ async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chun
     """Members, orders, lines, entries and lots of one chunk, in the caller's transaction."""
     members, created = await _enrol(conn, chunk.members)
     baskets = chunk.baskets
-    order_ids = await _reserve_ids(conn, "orders", len(baskets))
-    entry_ids = iter(
-        await _reserve_ids(conn, "ledger_entries", sum(b.breakdown.points > 0 for b in baskets))
-    )
-    balances = {ext: balance for ext, (_, balance) in members.items()}
-    totals: dict[int, tuple[int, int, datetime]] = {}
-    orders: list[tuple[Any, ...]] = []
-    lines: list[tuple[Any, ...]] = []
-    entries: list[tuple[Any, ...]] = []
-    lots: list[tuple[Any, ...]] = []
+    order_ids = await db.reserve_ids(conn, Order, len(baskets))
+    orders: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    credits: list[bulk.OrderCredit] = []
     for order_id, basket in zip(order_ids, baskets, strict=True):
         member_id = members[basket.member_external_id][0]
         placed, points = basket.placed_at, basket.breakdown.points
         eligible = basket.breakdown.eligible_cents
         # No discount, no shipping, nothing refunded: eligible == subtotal.
         orders.append(
-            (
-                order_id,
-                basket.external_id,
-                member_id,
-                placed,
-                settings.currency,
-                basket.breakdown.subtotal_cents,
-                0,
-                0,
-                eligible,
-                points,
-                0,
-                0,
-                placed,
-            )
+            {
+                "id": order_id,
+                "external_id": basket.external_id,
+                "member_id": member_id,
+                "placed_at": placed,
+                "currency": settings.currency,
+                "subtotal_cents": basket.breakdown.subtotal_cents,
+                "discount_cents": 0,
+                "shipping_cents": 0,
+                "eligible_cents": eligible,
+                "points_awarded": points,
+                "refunded_cents": 0,
+                "points_reversed": 0,
+                "created_at": placed,
+            }
         )
-        lines.extend((order_id, *line) for line in basket.lines)
-        if points > 0:
-            entry_id = next(entry_ids)
-            balance = balances[basket.member_external_id] + points
-            balances[basket.member_external_id] = balance
-            expires_at = lot_expires_at(settings, placed)
-            key, source = keys.order(basket.external_id), keys.order_source(basket.external_id)
-            entries.append(
-                (
-                    entry_id,
-                    member_id,
-                    EARN_ORDER,
-                    points,
-                    balance,
-                    0,
-                    key,
-                    source,
-                    expires_at,
-                    placed,
-                )
-            )
-            lots.append((entry_id, member_id, points, points, expires_at, placed))
-        earned, spent, last = totals.get(member_id, (0, 0, placed))
-        totals[member_id] = (earned + points, spent + eligible, max(last, placed))
-    await _insert(conn, "orders", ORDER_COLUMNS, orders)
-    await _insert(conn, "order_lines", LINE_COLUMNS, lines)
-    await _insert(conn, "ledger_entries", ENTRY_COLUMNS, entries)
-    await _insert(conn, "lots", LOT_COLUMNS, lots)
-    if totals:
-        await conn.execute_many(
-            db.sql(conn, _CREDIT_MEMBER),
-            [
-                [earned, spent, last, member_id]
-                for member_id, (earned, spent, last) in totals.items()
-            ],
+        lines.extend(
+            {
+                "order_id": order_id,
+                "product_id": product_id,
+                "quantity": quantity,
+                "unit_price_cents": unit,
+                "line_total_cents": total,
+            }
+            for product_id, quantity, unit, total in basket.lines
         )
-    points = sum(entry[3] for entry in entries)
+        credits.append(bulk.OrderCredit(member_id, basket.external_id, placed, points, eligible))
+    await db.bulk_insert(conn, Order, orders)
+    await db.bulk_insert(conn, OrderLine, lines)
+    balances = dict(members.values())
+    points = await bulk.credit_orders(conn, settings, credits, balances)
     return ImportStats(members=created, orders=len(orders), lines=len(lines), points=points)
 
 

@@ -1,15 +1,18 @@
-"""The shared database helpers: idempotent transactions."""
+"""The shared database helpers: idempotent transactions, bulk inserts, reserved ids."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from tortoise.exceptions import IntegrityError
 
 from loyalty import db
-from models import Member
+from models import Member, Product
 from tests.support import enroll
 
 pytestmark = pytest.mark.usefixtures("database")
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 async def insert_member(conn, external_id: str) -> Member:
@@ -53,3 +56,34 @@ async def test_atomic_idempotent_replays_nothing_when_the_work_succeeds():
     created = await db.atomic_idempotent(lambda conn: insert_member(conn, "cust-2"), replay)
 
     assert (await Member.get(external_id="cust-2")).id == created.id
+
+
+def product(sku: str) -> dict[str, object]:
+    return {"sku": sku, "name": f"Product {sku}", "active": True, "created_at": T0}
+
+
+async def test_bulk_insert_writes_rows_named_by_the_models_fields():
+    await db.atomic(lambda conn: db.bulk_insert(conn, Product, [product("a"), product("b")]))
+
+    assert sorted(await Product.all().values_list("sku", "name")) == [
+        ("a", "Product a"),
+        ("b", "Product b"),
+    ]
+
+
+async def test_bulk_insert_raises_integrity_error_on_a_unique_conflict_and_writes_nothing():
+    await db.atomic(lambda conn: db.bulk_insert(conn, Product, [product("a")]))
+
+    with pytest.raises(IntegrityError):
+        await db.atomic(lambda conn: db.bulk_insert(conn, Product, [product("b"), product("a")]))
+
+    assert await Product.all().values_list("sku", flat=True) == ["a"]
+
+
+async def test_reserved_ids_are_new_and_ascending():
+    await db.atomic(lambda conn: db.bulk_insert(conn, Product, [product("a")]))
+    [taken] = await Product.all().values_list("id", flat=True)
+
+    ids = await db.atomic(lambda conn: db.reserve_ids(conn, Product, 3))
+
+    assert ids == sorted(ids) and len(set(ids)) == 3 and min(ids) > taken

@@ -90,7 +90,8 @@ class DispatchReport:
 
 _FAN_OUT = """
 INSERT INTO event_deliveries (event_id, url, status, attempts, next_attempt_at, created_at)
-SELECT e.id, CAST($1 AS VARCHAR(1024)), 'pending', 0, $2, $2 FROM outbox_events e
+SELECT e.id, CAST($1 AS VARCHAR(1024)), CAST($3 AS VARCHAR(12)), 0, $2, $2
+FROM outbox_events e
 WHERE NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id AND d.url = $1)
 ON CONFLICT (event_id, url) DO NOTHING
 RETURNING id
@@ -98,7 +99,7 @@ RETURNING id
 
 _CLAIM = """
 UPDATE event_deliveries SET attempts = attempts + 1, next_attempt_at = $1
-WHERE id = $2 AND status = 'pending' AND attempts = $3
+WHERE id = $2 AND status = $4 AND attempts = $3
 """
 
 
@@ -106,7 +107,8 @@ async def enqueue(urls: Sequence[str], now: datetime) -> int:
     """One pending delivery per event and URL that has none yet; how many were added."""
     conn = db.connection()
     # RETURNING counts the rows on both backends (an INSERT's status line does not).
-    return sum([len(await db.fetch(conn, _FAN_OUT, url, now)) for url in urls])
+    pending = DeliveryStatus.PENDING.value
+    return sum([len(await db.fetch(conn, _FAN_OUT, url, now, pending)) for url in urls])
 
 
 def body(delivery: EventDelivery, external_ids: Mapping[int, str]) -> bytes:
@@ -168,7 +170,9 @@ async def _deliver_due(
     external_ids = dict(await Member.filter(id__in=member_ids).values_list("id", "external_id"))
     conn = db.connection()
     for delivery in due:
-        claimed = await db.execute(conn, _CLAIM, now + LEASE, delivery.id, delivery.attempts)
+        claimed = await db.execute(
+            conn, _CLAIM, now + LEASE, delivery.id, delivery.attempts, DeliveryStatus.PENDING.value
+        )
         if claimed != 1:
             continue  # another dispatcher has it
         attempts = delivery.attempts + 1

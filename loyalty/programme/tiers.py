@@ -54,7 +54,12 @@ async def qualifying_value(
     """Spend in cents (net of refunds) or points earned (orders net of reversals, plus
     actions), in ``[start, end)``; one statement."""
     conn = conn or db.connection()
-    since = "" if start is None else " AND placed_at >= $3"
+    args: list[object] = [member_id, end]
+    if basis != TierBasis.SPEND:
+        args.append(EntryKind.EARN_ACTION.value)  # $3
+    since = "" if start is None else f" AND placed_at >= ${len(args) + 1}"
+    if start is not None:
+        args.append(start)
     if basis == TierBasis.SPEND:
         query = (
             "SELECT COALESCE(SUM(eligible_cents - refunded_cents), 0) AS value FROM orders "
@@ -65,10 +70,9 @@ async def qualifying_value(
             "SELECT (SELECT COALESCE(SUM(points_awarded - points_reversed), 0) FROM orders "
             f"WHERE member_id = $1 AND placed_at < $2{since}) + "
             "(SELECT COALESCE(SUM(points), 0) FROM ledger_entries "
-            f"WHERE member_id = $1 AND kind = '{EntryKind.EARN_ACTION.value}' AND created_at < $2"
+            "WHERE member_id = $1 AND kind = $3 AND created_at < $2"
             f"{since.replace('placed_at', 'created_at')}) AS value"
         )
-    args: list[object] = [member_id, end] if start is None else [member_id, end, start]
     rows = await db.fetch(conn, query, *args)
     return int(rows[0]["value"])
 

@@ -292,3 +292,20 @@ async def test_a_second_tier_with_the_same_name_is_refused(database):
         )
 
     assert raised.value.field == "name"
+
+
+async def test_qualifying_value_binds_its_window_and_entry_kind_for_either_basis(database):
+    await admin.save_action_rule(action=Action.REVIEW, points=7)
+    member = await enroll()
+    now = datetime.now(UTC)
+    await buy(database, "o-1", [("A", 1, "10.00")], at=now - timedelta(days=10))
+    await actions.record_action(database, "cust-1", Action.REVIEW, "review-1", now)
+    end, since = now + timedelta(days=1), now - timedelta(days=1)
+
+    spend_ever = await tiers.qualifying_value(member.id, TierBasis.SPEND, None, end)
+    points_ever = await tiers.qualifying_value(member.id, TierBasis.POINTS, None, end)
+    spend_lately = await tiers.qualifying_value(member.id, TierBasis.SPEND, since, end)
+    points_lately = await tiers.qualifying_value(member.id, TierBasis.POINTS, since, end)
+
+    assert (spend_ever, points_ever) == (1000, 17)  # the order's 10 points and the review's 7
+    assert (spend_lately, points_lately) == (0, 7)  # the review is stamped now, the order before

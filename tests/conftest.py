@@ -22,41 +22,10 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 from loyalty import db
 from loyalty.settings import Settings
-from tests.support import make_settings
+from tests.support import empty_tables, make_settings
 
 ADMIN_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = (
-    "sync_cursors",
-    "guest_refunds",
-    "guest_orders",
-    "inbox_deliveries",
-    "program_versions",
-    "pending_credits",
-    "event_deliveries",
-    "outbox_events",
-    "marketing_preferences",
-    "subscriptions",
-    "plans",
-    "member_tiers",
-    "tiers",
-    "action_rules",
-    "earning_caps",
-    "campaigns",
-    "earning_rules",
-    "donations",
-    "coupons",
-    "rewards",
-    "member_offers",
-    "model_versions",
-    "refunds",
-    "order_lines",
-    "orders",
-    "lots",
-    "ledger_entries",
-    "products",
-    "members",
-)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -126,9 +95,7 @@ async def database(settings: Settings) -> AsyncIterator[Settings]:
     """An open, empty database; yields its settings."""
     await db.init(settings, apply_migrations=False)
     if not settings.is_sqlite:
-        await db.connection().execute_script(
-            f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"
-        )
+        await empty_tables()
     try:
         yield settings
     finally:

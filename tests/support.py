@@ -6,9 +6,11 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from tortoise import Tortoise
+
 from api.context import Context, Role
 from api.schema import build_schema
-from loyalty import members, orders
+from loyalty import db, members, orders
 from loyalty.programme.earning import LineInput
 from loyalty.settings import Secret, Settings
 
@@ -18,6 +20,17 @@ ADMIN_KEY = "test-admin-key-of-thirty-two-bytes"
 STOREFRONT_KEY = "test-storefront-key-of-thirty-two-bytes"
 WEBHOOK_SECRET = "test-webhook-secret-of-thirty-two-bytes"
 EVENTS_SECRET = "test-events-secret-of-thirty-two-bytes"
+
+
+def model_tables() -> list[str]:
+    """The table of every model of the open database, so a new one cannot be forgotten."""
+    return sorted(model._meta.db_table for model in Tortoise.apps["models"].values())
+
+
+async def empty_tables() -> None:
+    """Empty every model table of the open PostgreSQL database and restart its ids."""
+    tables = ", ".join(f'"{table}"' for table in model_tables())
+    await db.connection().execute_script(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:

@@ -29,8 +29,7 @@ from loyalty.settings import KEYS, Secret, Settings, variable
 from models import InboxDelivery, InboxStatus, LedgerEntry, Member, Order, Refund, SyncCursor
 from tests.bigcommerce_fake import ACCESS_TOKEN, STORE_HASH, FakeBigCommerce, customer, order
 from tests.bigcommerce_fake import refund as refund_of
-from tests.conftest import TABLES
-from tests.support import gql
+from tests.support import empty_tables, gql
 
 SINCE = datetime(2019, 1, 1, tzinfo=UTC)
 PAGE = 2
@@ -207,9 +206,7 @@ async def _reset(settings: Settings) -> None:
     await db.init(settings, apply_migrations=False)
     try:
         if not settings.is_sqlite:
-            await db.connection().execute_script(
-                f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"
-            )
+            await empty_tables()
     finally:
         await db.close()
 

@@ -21,7 +21,8 @@ class ProductOffer:
     reason: str
 
 
-OFFER_COLUMNS = "p.id, p.sku, p.name, p.category, p.department, p.price_cents, p.active"
+# Every column of the offered product, so a row loads as the model (a new column comes along).
+OFFER_COLUMNS = ", ".join(f"p.{column}" for column in Product._meta.fields_db_projection.values())
 _ACTIVE = "SELECT id FROM model_versions WHERE active LIMIT 1"
 # The member's own rows, then the popularity fallback, of the active version and active products
 # (the version as a value, so both parts seek the (version, member, rank) index).
@@ -59,16 +60,7 @@ async def product_offers(member_id: int, n: int) -> list[ProductOffer]:
         if row["id"] in seen:
             continue
         seen.add(row["id"])
-        product = Product(
-            id=row["id"],
-            sku=row["sku"],
-            name=row["name"],
-            category=row["category"],
-            department=row["department"],
-            price_cents=row["price_cents"],
-            active=bool(row["active"]),
-        )
-        product._saved_in_db = True
+        product = Product._init_from_db(**row)
         reason = "POPULAR" if row["fallback"] else row["reason"]
         offers.append(ProductOffer(product, row["score"], reason))
     return offers

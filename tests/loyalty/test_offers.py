@@ -10,7 +10,7 @@ import recommend
 from api.context import Role
 from loyalty import orders
 from loyalty.ledger import adjust
-from loyalty.offers import publish
+from loyalty.offers import publish, serving
 from models import ModelVersion, Product
 from tests.support import enroll, gql, gql_errors, lines
 
@@ -174,3 +174,16 @@ async def test_rewards_for_a_higher_tier_are_not_offered(database, tmp_path):
     offered = {o["reward"]["name"] for o in me["offers"] if o["kind"] == "REWARD"}
     assert me["tier"] == {"name": "Silver"}
     assert offered == {"For everyone", "Silver perk"}
+
+
+async def test_an_offered_product_loads_every_column_of_its_row(database, tmp_path):
+    ids = await seed(database)
+    await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+
+    offered = await serving.product_offers(ids[0], 3)
+
+    stored = {p.id: p for p in await Product.filter(id__in=[o.product.id for o in offered])}
+    assert len(offered) == 3
+    for offer in offered:
+        for field in Product._meta.fields_db_projection:
+            assert getattr(offer.product, field) == getattr(stored[offer.product.id], field), field

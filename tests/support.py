@@ -12,7 +12,7 @@ from api.context import Context, Role
 from api.schema import build_schema
 from loyalty import db, members, orders
 from loyalty.programme.earning import LineInput
-from loyalty.settings import Secret, Settings
+from loyalty.settings import DEFAULT_DATABASE_URL, Secret, Settings
 
 SCHEMA = build_schema()
 # Long enough for production mode, which refuses keys under 32 bytes.
@@ -78,9 +78,16 @@ async def gql_errors(
     return [e.message for e in result.errors]
 
 
-async def enroll(external_id: str = "cust-1", email: str | None = None) -> Any:
+ENROL_SETTINGS = make_settings(DEFAULT_DATABASE_URL)
+"""The programme's defaults, for tests whose members need no settings of their own."""
+
+
+async def enroll(
+    external_id: str = "cust-1", email: str | None = None, settings: Settings | None = None
+) -> Any:
     return await members.enroll(
-        members.EnrollInput(external_id=external_id, email=email or f"{external_id}@example.com")
+        members.EnrollInput(external_id=external_id, email=email or f"{external_id}@example.com"),
+        settings or ENROL_SETTINGS,
     )
 
 

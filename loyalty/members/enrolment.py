@@ -67,14 +67,13 @@ def _validate(data: EnrollInput) -> None:
         raise InvalidInput("birthday is in the future", field="birthday")
 
 
-async def enroll(data: EnrollInput, settings: Settings | None = None) -> Member:
+async def enroll(data: EnrollInput, settings: Settings) -> Member:
     """Create a member (with its referral bonus when a valid referral code is given).
 
     An externalId that is already enrolled is refused; so is a referral code that is unknown
     or that would refer the referrer itself.
     """
     _validate(data)
-    settings = settings or Settings()
     external_id = data.external_id.strip()
     email_normalized = normalize_email(data.email)
     if await Member.exists(external_id=external_id):

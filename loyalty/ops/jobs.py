@@ -77,8 +77,8 @@ async def expire_points(now: datetime, inactivity_days: int = 0) -> JobReport:
 
 
 async def run(
-    now: datetime | None = None,
-    settings: Settings | None = None,
+    now: datetime | None,
+    settings: Settings,
     *,
     webhook_urls: Sequence[str] = (),
     send: dispatch.Sender | None = None,
@@ -87,7 +87,6 @@ async def run(
 
     Reminders follow ``settings.reminder_days``; events go out when ``webhook_urls`` are given.
     """
-    settings = settings or Settings()
     if webhook_urls:
         dispatch.signing_key(settings)  # refuse before any job runs, not after them all
     now = now or datetime.now(UTC)

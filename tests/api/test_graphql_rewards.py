@@ -127,7 +127,7 @@ async def test_cancel_returns_points_and_expiry_does_not(database):
         database, CANCEL, {"code": give_back}, role=Role.MEMBER, member_id=member.id
     )
     twice = await gql(database, CANCEL, {"code": give_back}, role=Role.MEMBER, member_id=member.id)
-    report = await jobs.run(datetime.now(UTC) + timedelta(days=2))
+    report = await jobs.run(datetime.now(UTC) + timedelta(days=2), database)
     expired = await validate(database, keep)
 
     assert cancelled["cancelCoupon"]["coupon"] == {"status": "CANCELLED"}

@@ -8,24 +8,25 @@ from loyalty import members
 from loyalty.errors import ErrorCode, InvalidInput
 from models import Member
 
-pytestmark = pytest.mark.usefixtures("database")
 
-
-async def test_customers_without_an_email_can_join():
-    first = await members.enroll(members.EnrollInput(external_id="phone-1", email=""))
-    second = await members.enroll(members.EnrollInput(external_id="phone-2", email="  "))
+async def test_customers_without_an_email_can_join(database):
+    first = await members.enroll(members.EnrollInput(external_id="phone-1", email=""), database)
+    second = await members.enroll(members.EnrollInput(external_id="phone-2", email="  "), database)
 
     assert (first.email, first.email_normalized) == ("", "")
     assert (second.email, second.email_normalized) == ("", "")
     assert await Member.all().count() == 2
 
 
-async def test_a_referral_without_an_email_is_refused():
-    referrer = await members.enroll(members.EnrollInput(external_id="ref", email="r@example.com"))
+async def test_a_referral_without_an_email_is_refused(database):
+    referrer = await members.enroll(
+        members.EnrollInput(external_id="ref", email="r@example.com"), database
+    )
 
     with pytest.raises(InvalidInput) as raised:
         await members.enroll(
-            members.EnrollInput(external_id="new", email="", referral_code=referrer.referral_code)
+            members.EnrollInput(external_id="new", email="", referral_code=referrer.referral_code),
+            database,
         )
 
     assert (raised.value.code, raised.value.field) == (ErrorCode.INVALID_EMAIL, "email")
@@ -33,9 +34,9 @@ async def test_a_referral_without_an_email_is_refused():
 
 
 @pytest.mark.parametrize("email", ["nope", "a@b", "@example.com"])
-async def test_an_email_that_is_given_must_still_be_an_address(email):
+async def test_an_email_that_is_given_must_still_be_an_address(database, email):
     with pytest.raises(InvalidInput) as raised:
-        await members.enroll(members.EnrollInput(external_id="c-1", email=email))
+        await members.enroll(members.EnrollInput(external_id="c-1", email=email), database)
 
     assert raised.value.code is ErrorCode.INVALID_EMAIL
     assert await Member.all().count() == 0

@@ -161,7 +161,9 @@ async def record_first_basket(settings: Settings) -> orders.OrderResult:
     household, basket_id = int(lines["household_id"].iloc[0]), int(lines["basket_id"].iloc[0])
     basket = lines[lines["basket_id"] == basket_id]
     placed = basket["transaction_timestamp"].iloc[0].to_pydatetime().replace(tzinfo=UTC)
-    await members.enroll(members.EnrollInput(f"cj-{household}", f"h{household}@example.com"))
+    await members.enroll(
+        members.EnrollInput(f"cj-{household}", f"h{household}@example.com"), settings
+    )
     return await orders.record_order(
         settings,
         orders.OrderInput(

@@ -21,8 +21,8 @@ async def test_expired_lots_are_expired_once(database):
     await order(database, "new", amount="30.00", placed_at=NOW - timedelta(days=10))
     await adjust.adjust_points(member.id, -40, "till")  # consumes the old lot first (FIFO)
 
-    first = await jobs.run(NOW)
-    second = await jobs.run(NOW)
+    first = await jobs.run(NOW, database)
+    second = await jobs.run(NOW, database)
 
     assert (first.expired_lots, first.expired_points) == (1, 60)
     assert (second.expired_lots, second.expired_points) == (0, 0)
@@ -35,7 +35,7 @@ async def test_nothing_expires_before_its_day(database):
     await enroll()
     await order(database, "o-1", amount="10.00", placed_at=NOW - timedelta(days=364))
 
-    report = await jobs.run(NOW)
+    report = await jobs.run(NOW, database)
 
     assert report.expired_lots == 0
     assert (await Member.get(external_id="cust-1")).balance == 10
@@ -59,3 +59,8 @@ async def test_inactivity_policy_expires_idle_balances_once(database):
     assert (await Member.get(id=idle.id)).balance == 0
     assert (await Member.get(external_id="busy")).balance == 25
     assert await check.violations() == []
+
+
+def test_the_jobs_refuse_to_run_without_the_callers_settings():
+    with pytest.raises(TypeError):
+        jobs.run(NOW)  # type: ignore[call-arg]

@@ -173,19 +173,6 @@ async def activate(version_id: int) -> None:
         )
 
 
-async def rollback() -> str | None:
-    """Re-activate the newest version before the active one; its name, or None."""
-    active = await ModelVersion.filter(active=True).first()
-    query = ModelVersion.filter(active=False).order_by("-id")
-    if active is not None:
-        query = query.filter(id__lt=active.id)
-    previous = await query.first()
-    if previous is None:
-        return None
-    await activate(previous.id)
-    return previous.version
-
-
 async def _prune(keep: int) -> None:
     """Keep the active version and the newest ``keep - 1`` others."""
     versions = await ModelVersion.all().order_by("-id")

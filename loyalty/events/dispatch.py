@@ -90,8 +90,7 @@ class DispatchReport:
 
 _FAN_OUT = """
 INSERT INTO event_deliveries (event_id, url, status, attempts, next_attempt_at, created_at)
-SELECT e.id, CAST($1 AS VARCHAR(1024)), CAST($3 AS VARCHAR(12)), 0, $2, $2
-FROM outbox_events e
+SELECT e.id, CAST($1 AS VARCHAR(1024)), $3, 0, $2, $2 FROM outbox_events e
 WHERE NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.id AND d.url = $1)
 ON CONFLICT (event_id, url) DO NOTHING
 RETURNING id

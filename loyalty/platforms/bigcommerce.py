@@ -184,13 +184,13 @@ def order_customer(order: dict[str, Any], customer_id: str) -> EnrollInput:
     """The order's customer as an enrolment, from its billing address (the V2 order has no
     other e-mail)."""
     billing = fields.obj(order.get("billing_address"), "billing_address") or {}
-    return _enrolment(customer_id, billing, "billing_address")
+    return fields.enrolment(customer_id, billing, "billing_address")
 
 
 def customer_command(customer: dict[str, Any]) -> Command:
     """A V3 customer joins (``str(id)`` is its member id); an e-mail is optional."""
     found = fields.required(fields.identifier(customer.get("id"), "id"), "id")
-    return Enrol(_enrolment(found, customer, ""))
+    return Enrol(fields.enrolment(found, customer, ""))
 
 
 def refund_commands(bigcommerce_order_id: str, refunds: list[dict[str, Any]]) -> list[Command]:
@@ -244,20 +244,6 @@ def _stand_in_body(scope: str, data: dict[str, Any]) -> dict[str, Any]:
 def cancel_command(order: OrderState) -> Cancel:
     """Reverse what is left of a refunded, cancelled or declined order."""
     return Cancel(order.external_id, refund_external_id=f"bigcommerce-cancel-{order.id}")
-
-
-def _enrolment(external_id: str, person: dict[str, Any], at: str) -> EnrollInput:
-    prefix = f"{at}." if at else ""
-    names = [
-        fields.text(person.get("first_name"), f"{prefix}first_name"),
-        fields.text(person.get("last_name"), f"{prefix}last_name"),
-    ]
-    name = " ".join(n.strip() for n in names if n and n.strip())
-    return EnrollInput(
-        external_id=external_id,
-        email=(fields.text(person.get("email"), f"{prefix}email") or "").strip(),
-        name=name or None,
-    )
 
 
 def _line(item: dict[str, Any], at: str) -> LineInput:

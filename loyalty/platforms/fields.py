@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.members import EnrollInput
 from loyalty.money import from_cents, to_cents
 
 T = TypeVar("T")
@@ -101,3 +102,19 @@ def objects(value: object, field: str) -> list[tuple[str, dict[str, Any]]]:
         if not isinstance(item, dict):
             raise bad(at, "must be an object")
     return items
+
+
+def enrolment(external_id: str, person: dict[str, Any], at: str) -> EnrollInput:
+    """An enrolment from a platform's person object (``email``, ``first_name``, ``last_name``)
+    found at ``at`` in the body (field names in errors are prefixed with it)."""
+    prefix = f"{at}." if at else ""
+    names = [
+        text(person.get("first_name"), f"{prefix}first_name"),
+        text(person.get("last_name"), f"{prefix}last_name"),
+    ]
+    name = " ".join(n.strip() for n in names if n and n.strip())
+    return EnrollInput(
+        external_id=external_id,
+        email=(text(person.get("email"), f"{prefix}email") or "").strip(),
+        name=name or None,
+    )

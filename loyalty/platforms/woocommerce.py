@@ -98,7 +98,7 @@ def order_command(body: dict[str, Any]) -> Command:
             return Ignore("guest order without an e-mail: no one can claim it")
         record = KeepForClaim(order_input(body, ""), email)
     else:
-        member = _person(customer, billing, "billing")
+        member = fields.enrolment(customer, billing, "billing")
         record = RecordOrder(order_input(body, member.external_id), member)
     refunds = refund_commands(body)
     return Steps((record, *refunds)) if refunds else record
@@ -152,22 +152,7 @@ def refund_commands(body: dict[str, Any]) -> list[Command]:
 def customer_input(body: dict[str, Any]) -> EnrollInput:
     """A WooCommerce customer as an enrolment; customers without an e-mail join too."""
     customer = fields.required(fields.identifier(body.get("id"), "id"), "id")
-    return _person(customer, body, "")
-
-
-def _person(external_id: str, person: dict[str, Any], at: str) -> EnrollInput:
-    """An enrolment from an object with ``email``, ``first_name`` and ``last_name``."""
-    prefix = f"{at}." if at else ""
-    names = [
-        fields.text(person.get("first_name"), f"{prefix}first_name"),
-        fields.text(person.get("last_name"), f"{prefix}last_name"),
-    ]
-    name = " ".join(n.strip() for n in names if n and n.strip())
-    return EnrollInput(
-        external_id=external_id,
-        email=(fields.text(person.get("email"), f"{prefix}email") or "").strip(),
-        name=name or None,
-    )
+    return fields.enrolment(customer, body, "")
 
 
 def _lines(item: dict[str, Any], at: str) -> list[LineInput]:

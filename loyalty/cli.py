@@ -143,7 +143,7 @@ def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
 def sync(args: argparse.Namespace, settings: Settings) -> int:
     from loyalty.platforms import sync
 
-    return asyncio.run(sync.main(settings, args.since))
+    return asyncio.run(sync.main(settings, args.platform, args.since))
 
 
 Commands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -165,7 +165,7 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
         "dispatch", help="deliver due outgoing events to LOYALTY_WEBHOOK_URLS"
     ).set_defaults(run=dispatch_events)
     s = sub.add_parser("sync", help="pull customers, orders and refunds from a shop platform")
-    s.add_argument("platform", choices=["bigcommerce"])
+    s.add_argument("platform", choices=["shopify", "woocommerce", "bigcommerce"])
     s.add_argument("--since", required=True, help="ISO date or date-time (UTC without an offset)")
     s.set_defaults(run=sync)
     i = sub.add_parser("import", help="load a data set into the database")

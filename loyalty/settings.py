@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -81,6 +82,14 @@ class Settings:
     bigcommerce_access_token: Secret = field(default_factory=lambda: Secret(""))
     # Optional: the secret of a shop's WooCommerce webhooks; unset, /webhooks/woocommerce is 404.
     woocommerce_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Optional, for ``loyalty sync shopify``: the shop's domain and an Admin API access token.
+    shopify_shop: str = ""
+    shopify_access_token: Secret = field(default_factory=lambda: Secret(""))
+    shopify_api_version: str = "2026-07"
+    # Optional, for ``loyalty sync woocommerce``: the site's URL and a REST API key pair.
+    woocommerce_url: str = ""
+    woocommerce_consumer_key: str = ""
+    woocommerce_consumer_secret: Secret = field(default_factory=lambda: Secret(""))
     program_name: str = "Loyalty"
     points_name: str = "points"
     currency: str = "USD"
@@ -198,6 +207,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         shopify_secret=Secret(env.get("LOYALTY_SHOPIFY_SECRET", "")),
         **_bigcommerce(env),
         woocommerce_secret=Secret(env.get("LOYALTY_WOOCOMMERCE_SECRET", "")),
+        **_shop_apis(env),
         program_name=env.get("LOYALTY_PROGRAM_NAME", "Loyalty"),
         points_name=env.get("LOYALTY_POINTS_NAME", "points"),
         currency=currency,
@@ -245,6 +255,46 @@ def _bigcommerce(env: Mapping[str, str]) -> dict[str, Any]:
         "bigcommerce_secret": Secret(secret),
         "bigcommerce_store_hash": store_hash,
         "bigcommerce_access_token": Secret(token),
+    }
+
+
+def _shop_apis(env: Mapping[str, str]) -> dict[str, Any]:
+    """The REST API credentials ``loyalty sync shopify|woocommerce`` reads with; each
+    platform's come together or not at all."""
+    shop = env.get("LOYALTY_SHOPIFY_SHOP", "").strip().lower()
+    version = env.get("LOYALTY_SHOPIFY_API_VERSION", "2026-07").strip()
+    site = env.get("LOYALTY_WOOCOMMERCE_URL", "").strip().rstrip("/")
+    if shop and not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", shop):
+        raise ConfigError(f"LOYALTY_SHOPIFY_SHOP must be <name>.myshopify.com, got {shop!r}")
+    if not re.fullmatch(r"\d{4}-\d{2}|unstable", version):
+        raise ConfigError(f"LOYALTY_SHOPIFY_API_VERSION must look like 2026-07, got {version!r}")
+    if site and not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", site):
+        raise ConfigError(
+            "LOYALTY_WOOCOMMERCE_URL must be the site's https:// URL (the key pair goes in "
+            f"a Basic auth header), got {site!r}"
+        )
+    groups = {
+        "Shopify": ("LOYALTY_SHOPIFY_SHOP", "LOYALTY_SHOPIFY_ACCESS_TOKEN"),
+        "WooCommerce": (
+            "LOYALTY_WOOCOMMERCE_URL",
+            "LOYALTY_WOOCOMMERCE_CONSUMER_KEY",
+            "LOYALTY_WOOCOMMERCE_CONSUMER_SECRET",
+        ),
+    }
+    for platform, names in groups.items():
+        missing = [name for name in names if not env.get(name, "").strip()]
+        if missing and len(missing) < len(names):
+            raise ConfigError(
+                f"missing required settings: {', '.join(missing)} ({platform}'s API "
+                "credentials come together)"
+            )
+    return {
+        "shopify_shop": shop,
+        "shopify_access_token": Secret(env.get("LOYALTY_SHOPIFY_ACCESS_TOKEN", "")),
+        "shopify_api_version": version,
+        "woocommerce_url": site,
+        "woocommerce_consumer_key": env.get("LOYALTY_WOOCOMMERCE_CONSUMER_KEY", "").strip(),
+        "woocommerce_consumer_secret": Secret(env.get("LOYALTY_WOOCOMMERCE_CONSUMER_SECRET", "")),
     }
 
 

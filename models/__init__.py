@@ -7,7 +7,7 @@ from models.inbox import InboxDelivery, InboxStatus
 from models.ledger import EntryKind, LedgerEntry, Lot, LotUse, PendingCredit, PendingStatus
 from models.members import Member
 from models.offers import MemberOffer, ModelVersion
-from models.orders import Order, OrderLine, Refund
+from models.orders import EarlyCancellation, Order, OrderLine, Refund
 from models.program import (
     Action,
     ActionRule,
@@ -34,6 +34,7 @@ __all__ = [
     "CouponStatus",
     "DeliveryStatus",
     "Donation",
+    "EarlyCancellation",
     "EarningCap",
     "EarningRule",
     "EntryKind",

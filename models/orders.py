@@ -72,3 +72,16 @@ class Refund(Model):
 
     class Meta:
         table = "refunds"
+
+
+class EarlyCancellation(Model):
+    """A shop platform cancelled an order before any delivery that would record it arrived
+    (deliveries come out of order): a later paid delivery of that order earns nothing."""
+
+    id = fields.BigIntField(primary_key=True)
+    order_external_id = fields.CharField(max_length=255, unique=True)
+    refund_external_id = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "early_cancellations"

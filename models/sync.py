@@ -13,6 +13,9 @@ class SyncCursor(Model):
     resource = fields.CharField(max_length=32)
     since = fields.CharField(max_length=40)
     page = fields.IntField(default=0)
+    # Where the page after ``page`` starts: a page number, or the URL the platform's Link
+    # header named (Shopify's cursor paging); None once the last page is applied.
+    next = fields.CharField(max_length=2048, null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -1,6 +1,12 @@
 """Members: enrolment and lookup, tokens, referrals, statements and reminders."""
 
-from loyalty.members.enrolment import EnrollInput, enroll, new_referral_code, normalize_email
+from loyalty.members.enrolment import (
+    EnrollInput,
+    enroll,
+    new_referral_code,
+    normalize_email,
+    update_contact,
+)
 from loyalty.members.lookup import by_external_id, get, page
 
 __all__ = [
@@ -11,4 +17,5 @@ __all__ = [
     "new_referral_code",
     "normalize_email",
     "page",
+    "update_contact",
 ]

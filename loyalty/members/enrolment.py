@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 
 from loyalty import db
 from loyalty.codes import random_code
-from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.members import referrals
 from loyalty.programme import actions
 from loyalty.settings import Settings
@@ -118,3 +118,21 @@ async def enroll(data: EnrollInput, settings: Settings) -> Member:
                 ) from None
             # A referral code collision (31^8 codes): draw another.
     raise RuntimeError("could not draw a unique referral code")
+
+
+async def update_contact(external_id: str, email: str, name: str | None) -> bool:
+    """Bring a member's e-mail and name in line with the shop's customer record; whether
+    anything changed. An empty e-mail or name keeps the one held (a shop that stops sending a
+    field has not asked to erase it). Unknown members are refused."""
+    _validate(EnrollInput(external_id=external_id, email=email, name=name))
+    member = await Member.get_or_none(external_id=external_id.strip())
+    if member is None:
+        raise NotFound("no member with this externalId", field="externalId")
+    changes: dict[str, str] = {}
+    if email.strip() and email.strip() != member.email:
+        changes |= {"email": email.strip(), "email_normalized": normalize_email(email)}
+    if name and name != member.name:
+        changes["name"] = name
+    if changes:
+        await Member.filter(id=member.id).update(**changes)
+    return bool(changes)

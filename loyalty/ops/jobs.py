@@ -15,7 +15,7 @@ from tortoise.expressions import Q
 from loyalty import db, ledger, rewards
 from loyalty.events import dispatch
 from loyalty.members import reminders
-from loyalty.orders import pending
+from loyalty.orders import guests, pending
 from loyalty.programme import actions, tiers
 from loyalty.settings import Settings
 from models import Lot, Member
@@ -33,6 +33,7 @@ class JobReport:
     released_points: int = 0
     tier_changes: int = 0
     reminders: int = 0
+    purged_guest_orders: int = 0
     events: dispatch.DispatchReport = field(default_factory=dispatch.DispatchReport)
 
     def __str__(self) -> str:
@@ -40,7 +41,9 @@ class JobReport:
             f"released {self.released_points} pending points ({self.released_pending} orders); "
             f"expired {self.expired_points} points from {self.expired_lots} lots, "
             f"{self.expired_coupons} coupons; {self.birthdays} birthday bonuses; "
-            f"{self.tier_changes} tier changes; {self.reminders} reminders; {self.events}"
+            f"{self.tier_changes} tier changes; {self.reminders} reminders; "
+            f"{self.purged_guest_orders} guest orders past their claim window dropped; "
+            f"{self.events}"
         )
 
 
@@ -99,6 +102,7 @@ async def run(
     report.birthdays = await actions.birthdays(settings, now)
     report.tier_changes = await tiers.recalculate(now)
     report.reminders = await reminders.write_reminders(settings, now.astimezone(UTC))
+    report.purged_guest_orders = await guests.purge(now, settings)
     if webhook_urls:
         report.events = await dispatch.dispatch_once(
             settings, now.astimezone(UTC), urls=webhook_urls, send=send

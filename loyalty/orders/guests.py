@@ -84,6 +84,32 @@ async def enroll_and_claim(data: members.EnrollInput, settings: Settings) -> Mem
     return member
 
 
+async def claim_for_known_email(settings: Settings, email_normalized: str) -> Member | None:
+    """A guest order placed with the e-mail of the one member who has it is that member's:
+    record what is waiting for the e-mail now; the member credited, or None (no member with
+    that e-mail, or several: then it waits for a claim like any guest order)."""
+    if not email_normalized or settings.guest_claim_days <= 0:
+        return None
+    owners = await Member.filter(email_normalized=email_normalized).limit(2)
+    if len(owners) != 1:
+        return None
+    await claim(settings, owners[0])
+    return owners[0]
+
+
+async def purge(now: datetime, settings: Settings) -> int:
+    """Drop the guest orders (with their kept refunds) whose claim window has closed; how many.
+
+    A claimed one is recorded in the orders table by then; an unclaimed one can no longer be
+    claimed, and keeping its e-mail longer would serve nothing."""
+    cutoff = now - timedelta(days=max(settings.guest_claim_days, 0))
+    stale = await GuestOrder.filter(placed_at__lt=cutoff).values_list("id", flat=True)
+    if not stale:
+        return 0
+    await GuestRefund.filter(guest_order_id__in=stale).delete()
+    return await GuestOrder.filter(id__in=stale).delete()
+
+
 async def claim(settings: Settings, member: Member) -> list[OrderResult]:
     """Record and credit, for a member who has just enrolled, the guest orders placed with its
     e-mail inside the claim window; what each recorded.

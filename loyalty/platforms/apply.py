@@ -5,6 +5,8 @@ errors propagate; the inbox parks the delivery with them."""
 
 from __future__ import annotations
 
+from tortoise.exceptions import IntegrityError
+
 from loyalty import members, orders
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.money import to_cents
@@ -21,7 +23,7 @@ from loyalty.platforms.commands import (
     Steps,
 )
 from loyalty.settings import Settings
-from models import InboxStatus, Member, Order
+from models import EarlyCancellation, InboxStatus, Member, Order
 
 APPLIED, IGNORED = InboxStatus.APPLIED, InboxStatus.IGNORED
 
@@ -32,23 +34,44 @@ async def apply(settings: Settings, command: Command) -> Outcome:
         case Ignore(reason):
             return Outcome(IGNORED, reason)
         case Enrol(member):
-            if not await _join(settings, member):
-                return Outcome(IGNORED, f"{member.external_id} is already a member")
-            return Outcome(APPLIED, f"enrolled {member.external_id}")
+            if await _join(settings, member):
+                return Outcome(APPLIED, f"enrolled {member.external_id}")
+            if await members.update_contact(member.external_id, member.email, member.name):
+                return Outcome(APPLIED, f"{member.external_id}: e-mail and name updated")
+            return Outcome(IGNORED, f"{member.external_id} is already a member, unchanged")
         case RecordOrder(order, customer):
+            if await EarlyCancellation.exists(order_external_id=order.external_id):
+                return Outcome(IGNORED, f"order {order.external_id} was cancelled")
             await _join(settings, customer)
             recorded = await orders.record_order(settings, order)
             earned = (
                 "already recorded" if recorded.replayed else f"{recorded.points_awarded} points"
             )
+            # Recorded first, looked for second: a cancellation that arrived meanwhile found no
+            # order to reverse and left its mark; it is reversed here (once: by its refund id).
+            early = await EarlyCancellation.get_or_none(order_external_id=order.external_id)
+            if early is not None:
+                found = await Order.get(external_id=order.external_id)
+                await _reverse(settings, found, early.refund_external_id, None)
+                earned += ", then reversed: the order was cancelled"
             return Outcome(APPLIED, f"order {order.external_id}: {earned}")
         case KeepForClaim(order, email):
-            until = await guests.keep(settings, order, members.normalize_email(email))
+            if await EarlyCancellation.exists(order_external_id=order.external_id):
+                return Outcome(IGNORED, f"guest order {order.external_id} was cancelled")
+            normalized = members.normalize_email(email)
+            until = await guests.keep(settings, order, normalized)
             if until is None:
                 return Outcome(
                     IGNORED,
                     f"guest order {order.external_id} is older than the "
                     f"{settings.guest_claim_days} days a member has to claim it",
+                )
+            claimed = await guests.claim_for_known_email(settings, normalized)
+            if claimed is not None:
+                return Outcome(
+                    APPLIED,
+                    f"guest order {order.external_id}: its e-mail is member "
+                    f"{claimed.external_id}'s, credited to it",
                 )
             return Outcome(
                 APPLIED,
@@ -71,12 +94,20 @@ async def apply(settings: Settings, command: Command) -> Outcome:
                     code=ErrorCode.ORDER_NOT_FOUND,
                 )
             return await _reverse(settings, found, key, cents)
-        case Cancel(order_id, key):
+        case Cancel(order_id, key, final):
             found, held = await _order_for(order_id, key, None)
             if held:
                 return Outcome(APPLIED, f"guest order {order_id} cancelled: no one can claim it")
-            if found is None:
+            if found is None and not final:
                 return Outcome(IGNORED, f"order {order_id} never earned: nothing to undo")
+            if found is None:
+                found = await _mark_cancelled(order_id, key)
+            if found is None:
+                return Outcome(
+                    APPLIED,
+                    f"order {order_id} cancelled before it was recorded: a later paid "
+                    "delivery of it earns nothing",
+                )
             return await _reverse(settings, found, key, None)
         case Steps((first, *rest)):
             outcomes = [await apply(settings, first)]
@@ -97,6 +128,16 @@ async def _order_for(order_id: str, key: str, cents: int | None) -> tuple[Order 
     # read the kept refunds before this one was there (reversed twice is once: by refund id).
     found = await Order.get_or_none(external_id=order_id)
     return found, found is None
+
+
+async def _mark_cancelled(order_id: str, key: str) -> Order | None:
+    """Leave the mark that stops a later paid delivery of a cancelled order from earning, then
+    look for the order once more: one recorded meanwhile is the caller's to reverse."""
+    try:
+        await EarlyCancellation.create(order_external_id=order_id, refund_external_id=key)
+    except IntegrityError:
+        pass  # marked by an earlier delivery of the cancellation
+    return await Order.get_or_none(external_id=order_id)
 
 
 async def _join(settings: Settings, customer: members.EnrollInput) -> bool:

@@ -243,7 +243,9 @@ def _stand_in_body(scope: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def cancel_command(order: OrderState) -> Cancel:
     """Reverse what is left of a refunded, cancelled or declined order."""
-    return Cancel(order.external_id, refund_external_id=f"bigcommerce-cancel-{order.id}")
+    return Cancel(
+        order.external_id, refund_external_id=f"bigcommerce-cancel-{order.id}", final=False
+    )
 
 
 def _line(item: dict[str, Any], at: str) -> LineInput:

@@ -12,22 +12,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from loyalty.platforms.client import Answer, RestClient, Retry, Unavailable, open_client
+from loyalty.platforms.client import Answer, Page, RestClient, Retry, Unavailable, open_client
 from loyalty.settings import Settings
 
 API_URL = "https://api.bigcommerce.com"
 PAGE_SIZE = 250
 """Items per page: the most BigCommerce's V2 and V3 lists give."""
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    last: bool
 
 
 class BigCommerceApi:
@@ -47,28 +40,30 @@ class BigCommerceApi:
         products: list[dict[str, Any]] = []
         page = 1
         while True:
-            found = _v2_page(await self.rest.get(path, _paging(page, PAGE_SIZE)), path, PAGE_SIZE)
+            answer = await self.rest.get(path, _paging(page, PAGE_SIZE))
+            found = _v2_page(answer, path, page, PAGE_SIZE)
             products += found.items
-            if found.last:
+            if found.next is None:
                 return products
             page += 1
 
     async def order_refunds(self, order_id: str) -> list[dict[str, Any]]:
         """``GET /v3/orders/{id}/payment_actions/refunds`` (one list, by refund id)."""
         path = f"/v3/orders/{order_id}/payment_actions/refunds"
-        return _v3_page(await self.rest.get(path), path, None).items
+        return _v3_page(await self.rest.get(path), path, 1, None).items
 
     async def customer(self, customer_id: str) -> dict[str, Any] | None:
         """``GET /v3/customers?id:in={id}``: the customer, or None when there is none."""
         path = "/v3/customers"
-        found = _v3_page(await self.rest.get(path, {"id:in": customer_id}), path, None).items
+        answer = await self.rest.get(path, {"id:in": customer_id})
+        found = _v3_page(answer, path, 1, None).items
         return found[0] if found else None
 
     async def orders(self, since: datetime, page: int, limit: int = PAGE_SIZE) -> Page:
         """A page of ``GET /v2/orders`` modified since ``since``, by id (so a change does not
         move an order to another page)."""
         params = {"min_date_modified": since.isoformat(), "sort": "id:asc"} | _paging(page, limit)
-        return _v2_page(await self.rest.get("/v2/orders", params), "/v2/orders", limit)
+        return _v2_page(await self.rest.get("/v2/orders", params), "/v2/orders", page, limit)
 
     async def customers(self, since: datetime, page: int, limit: int = PAGE_SIZE) -> Page:
         """A page of ``GET /v3/customers`` modified since ``since``."""
@@ -77,7 +72,7 @@ class BigCommerceApi:
             "sort": "date_created:asc",  # a change does not move a customer to another page
         }
         answer = await self.rest.get("/v3/customers", params | _paging(page, limit))
-        return _v3_page(answer, "/v3/customers", limit)
+        return _v3_page(answer, "/v3/customers", page, limit)
 
     async def refunds(self, since: datetime, page: int, limit: int = PAGE_SIZE) -> Page:
         """A page of ``GET /v3/orders/payment_actions/refunds`` created since ``since``."""
@@ -85,7 +80,7 @@ class BigCommerceApi:
         answer = await self.rest.get(
             path, {"created:min": since.isoformat()} | _paging(page, limit)
         )
-        return _v3_page(answer, path, limit)
+        return _v3_page(answer, path, page, limit)
 
 
 def configured(settings: Settings) -> bool:
@@ -126,15 +121,19 @@ def _objects(items: Any, path: str) -> list[dict[str, Any]]:
     return items
 
 
-def _v2_page(answer: Answer, path: str, limit: int) -> Page:
+def _after(page: int, last: bool) -> str | None:
+    return None if last else str(page + 1)
+
+
+def _v2_page(answer: Answer, path: str, page: int, limit: int) -> Page:
     """A V2 list: a JSON array; ``204`` (no body) past the last page."""
     if answer.body is None:
-        return Page([], last=True)
+        return Page([], next=None)
     items = _objects(answer.body, path)
-    return Page(items, last=len(items) < limit)
+    return Page(items, _after(page, len(items) < limit))
 
 
-def _v3_page(answer: Answer, path: str, limit: int | None) -> Page:
+def _v3_page(answer: Answer, path: str, page: int, limit: int | None) -> Page:
     """A V3 list: ``{data: [...], meta: {pagination: {current_page, total_pages}}}``."""
     body = _object(answer.body, path)
     items = _objects(body.get("data"), f"{path} data")
@@ -143,5 +142,5 @@ def _v3_page(answer: Answer, path: str, limit: int | None) -> Page:
     if isinstance(paging, dict):
         current, total = paging.get("current_page"), paging.get("total_pages")
         if isinstance(current, int) and isinstance(total, int):
-            return Page(items, last=current >= total)
-    return Page(items, last=limit is None or len(items) < limit)
+            return Page(items, _after(page, current >= total))
+    return Page(items, _after(page, limit is None or len(items) < limit))

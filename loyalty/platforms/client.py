@@ -18,11 +18,12 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -63,11 +64,22 @@ BATCH = Retry(attempts=8, max_wait=300.0)
 
 @dataclass(frozen=True)
 class Answer:
-    """A 2xx answer: its status, its JSON body (None when empty) and its headers."""
+    """A 2xx answer: its status, its JSON body (None when empty), its headers, and the pages
+    its ``Link`` header names, by relation (``{"next": url}``)."""
 
     status: int
     body: Any
     headers: httpx.Headers
+    links: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its items, and where the next page starts (a URL or a page number,
+    as the platform pages), None after the last."""
+
+    items: list[dict[str, Any]]
+    next: str | None
 
 
 class RestClient:
@@ -79,7 +91,8 @@ class RestClient:
         self.sleep = sleep or SLEEP
 
     async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Answer:
-        """GET ``path``; retried as the module says, else ``Unavailable``."""
+        """GET ``path`` (or a whole URL the platform gave, such as a ``Link``); retried as the
+        module says, else ``Unavailable``."""
         what = problem = f"GET {path}"
         for attempt in range(1, self.retry.attempts + 1):
             try:
@@ -88,7 +101,13 @@ class RestClient:
                 problem, wait = f"{what}: {type(exc).__name__}", self.retry.backoff(attempt)
             else:
                 if response.is_success:
-                    return Answer(response.status_code, _json(response, what), response.headers)
+                    links = {
+                        rel: str(link["url"])
+                        for rel, link in response.links.items()
+                        if isinstance(rel, str) and link.get("url")
+                    }
+                    body = _json(response, what)
+                    return Answer(response.status_code, body, response.headers, links)
                 problem = f"{what}: {response.status_code} {response.reason_phrase}".rstrip()
                 if response.status_code not in RETRIED:
                     raise Unavailable(problem)
@@ -102,15 +121,29 @@ class RestClient:
         raise Unavailable(f"{problem} ({self.retry.attempts} attempts)")
 
 
-def open_client(base_url: str, headers: Mapping[str, str], retry: Retry) -> RestClient:
+def open_client(
+    base_url: str,
+    headers: Mapping[str, str],
+    retry: Retry,
+    auth: tuple[str, str] | None = None,
+) -> RestClient:
     """A client of one platform's API; close it with ``await client.http.aclose()``."""
     http = httpx.AsyncClient(
         base_url=base_url,
         headers={"Accept": "application/json", **headers},
+        auth=auth,
         timeout=TIMEOUT,
         transport=TRANSPORT,
     )
     return RestClient(http, retry)
+
+
+def same_origin(url: str, origin: str) -> None:
+    """A page URL a platform names (a ``Link`` header) must stay on the shop's own origin: the
+    credentials go with every request."""
+    parts = urlsplit(url)
+    if f"{parts.scheme}://{parts.netloc}" != origin:
+        raise Unavailable(f"the next page is not on {origin}: {url[:200]}")
 
 
 def wait_asked(headers: httpx.Headers, now: datetime | None = None) -> float | None:

@@ -43,10 +43,16 @@ class Refund:
 
 @dataclass(frozen=True)
 class Cancel:
-    """The order was cancelled: reverse what is left of it, as a refund of the rest."""
+    """The order was cancelled: reverse what is left of it, as a refund of the rest.
+
+    ``final``: the delivery may overtake the one that pays the order (webhook bodies are
+    snapshots, sent out of order), so a cancellation of an order not recorded yet stops any
+    later delivery of it from earning. A platform whose order is read fresh from its API on
+    every delivery (BigCommerce) is not final: a later paid state is the newer one."""
 
     order_external_id: str
     refund_external_id: str
+    final: bool = True
 
 
 @dataclass(frozen=True)

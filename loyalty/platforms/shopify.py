@@ -2,14 +2,15 @@
 
 Shopify's field names stop here. What earns, and what does not:
 
-- ``orders/create`` and ``orders/paid`` record the order once it is paid (``financial_status``
-  ``paid``, or ``partially_refunded``: it was paid and its refunds arrive as ``refunds/create``);
-  both topics carry the same order id, which the domain records once. Not paid yet
-  (``pending``, ``authorized``, ``partially_paid``: points follow money received in full, and
-  Shopify sends ``orders/paid`` when that happens), ``voided``, ``refunded``, cancelled
-  (``cancelled_at`` set) and test orders (``test: true``) earn nothing: they are ignored with
-  that reason. A paid guest order (no customer) is kept for whoever enrols with its ``email``
-  (``loyalty.orders.guests``).
+- ``orders/create``, ``orders/paid`` and ``orders/updated`` record the order once it is paid
+  (``financial_status`` ``paid``, or ``partially_refunded``), then reverse the refunds the
+  order lists (each once, by its id: ``refunds/create`` may bring the same refund too); every
+  topic carries the same order id, which the domain records once. Not paid yet (``pending``,
+  ``authorized``, ``partially_paid``: points follow money received in full, and Shopify sends
+  ``orders/paid`` when that happens), ``voided`` and test orders (``test: true``) earn nothing:
+  they are ignored with that reason. A cancelled (``cancelled_at`` set) or fully ``refunded``
+  order reverses what is left of it, as ``orders/cancelled`` does. A paid guest order (no
+  customer) is kept for whoever enrols with its ``email`` (``loyalty.orders.guests``).
 - Amounts are the shop's (``*_set.shop_money``, else the plain field, also in shop currency),
   never the presentment currency the customer saw; the order's currency is ``currency``.
 - ``orders/cancelled`` reverses what is left of a recorded order, like a full refund.
@@ -35,10 +36,11 @@ from loyalty.platforms.commands import (
     KeepForClaim,
     RecordOrder,
     Refund,
+    Steps,
 )
 
 PLATFORM = "shopify"
-ORDER_TOPICS = frozenset({"orders/create", "orders/paid"})
+ORDER_TOPICS = frozenset({"orders/create", "orders/paid", "orders/updated"})
 CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update"})
 TOPICS = ORDER_TOPICS | CUSTOMER_TOPICS | {"orders/cancelled", "refunds/create"}
 """The topics a shop subscribes to; any other is stored and ignored."""
@@ -55,7 +57,7 @@ def order_id(shopify_id: str) -> str:
 def command(topic: str, body: dict[str, Any], currency: str) -> Command:
     """What a delivery of this topic asks for; ``currency`` is the programme's."""
     if topic in ORDER_TOPICS:
-        return order_command(body)
+        return order_command(body, currency)
     if topic == "orders/cancelled":
         return cancel_command(body)
     if topic == "refunds/create":
@@ -65,23 +67,29 @@ def command(topic: str, body: dict[str, Any], currency: str) -> Command:
     return Ignore(f"topic {topic!r} is not handled")
 
 
-def order_command(body: dict[str, Any]) -> Command:
-    """Record a paid order, or say why it earns nothing."""
+def order_command(body: dict[str, Any], currency: str) -> Command:
+    """Record a paid order and reverse the refunds it lists, reverse a cancelled or refunded
+    one, or say why it earns nothing."""
     if fields.flag(body.get("test"), "test"):
         return Ignore("test order")
-    if body.get("cancelled_at") is not None:
-        return Ignore("cancelled order")
     status = fields.text(body.get("financial_status"), "financial_status")
+    if body.get("cancelled_at") is not None or status == "refunded":
+        return cancel_command(body)
     if status not in EARNING_STATUSES:
         return Ignore(f"financial_status is {status}: points follow payment")
+    refunds = tuple(
+        refund_command(refund, currency)
+        for _, refund in fields.objects(body.get("refunds"), "refunds")
+    )
     customer = fields.obj(body.get("customer"), "customer")
     if customer is None:
         email = (fields.text(body.get("email"), "email") or "").strip()
         if not email:
             return Ignore("guest order without an e-mail: no one can claim it")
-        return KeepForClaim(order_input(body, ""), email)
+        return Steps((KeepForClaim(order_input(body, ""), email), *refunds))
     member = customer_input(customer, "customer")
-    return RecordOrder(order=order_input(body, member.external_id), customer=member)
+    recorded = RecordOrder(order=order_input(body, member.external_id), customer=member)
+    return Steps((recorded, *refunds)) if refunds else recorded
 
 
 def order_input(body: dict[str, Any], member_external_id: str) -> OrderInput:

@@ -301,7 +301,7 @@ async def test_customer_callback_enrols_the_customer(client, fake):
     )
 
     assert first.json() == {"status": "applied", "reason": "enrolled 32"}
-    assert updated.json() == {"status": "ignored", "reason": "32 is already a member"}
+    assert updated.json() == {"status": "ignored", "reason": "32 is already a member, unchanged"}
     member = await Member.get(external_id="32")
     assert (member.email, member.name) == ("jane.smith@example.com", "Jane Smith")
     assert fake.asked("/v3/customers")[0].url.params["id:in"] == "32"

@@ -184,7 +184,7 @@ async def test_the_published_customer_becomes_a_member_once(client):
     updated = await deliver(client, "customer.updated", raw("customer.json"))
 
     assert answered(created) == {"status": "applied", "reason": "enrolled 25"}
-    assert answered(updated) == {"status": "ignored", "reason": "25 is already a member"}
+    assert answered(updated) == {"status": "ignored", "reason": "25 is already a member, unchanged"}
     member = await Member.get(external_id="25")
     assert (member.email, member.name) == ("john.doe@example.com", "John Doe")
     assert await check.violations() == []
@@ -315,14 +315,18 @@ async def test_cancelled_or_refunded_after_processing_reverses_the_rest(client, 
     assert await check.violations() == []
 
 
-async def test_cancelling_an_order_that_never_earned_is_ignored(client):
-    response = await deliver(client, "order.updated", customer_order(status="cancelled"))
+async def test_a_cancellation_overtaking_the_paid_delivery_stops_it_from_earning(client):
+    cancelled = await deliver(client, "order.updated", customer_order(status="cancelled"))
+    late = await deliver(client, "order.updated", customer_order())  # processing, sent earlier
 
-    assert answered(response) == {
-        "status": "ignored",
-        "reason": f"order {ORDER_ID} never earned: nothing to undo",
+    assert answered(cancelled) == {
+        "status": "applied",
+        "reason": f"order {ORDER_ID} cancelled before it was recorded: a later paid delivery "
+        "of it earns nothing",
     }
+    assert answered(late) == {"status": "ignored", "reason": f"order {ORDER_ID} was cancelled"}
     assert await Refund.all().count() == 0 and await Order.all().count() == 0
+    assert await check.violations() == []
 
 
 async def test_a_deleted_order_takes_nothing_back(client):

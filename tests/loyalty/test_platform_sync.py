@@ -82,7 +82,7 @@ async def api(store_settings, fake, waits) -> AsyncIterator[BigCommerceApi]:
 
 
 async def run(settings: Settings, api: BigCommerceApi) -> sync.Report:
-    return await sync.sync_bigcommerce(settings, api, SINCE, page_size=PAGE)
+    return await sync.sync(settings, sync.bigcommerce_source(settings, api), SINCE, page_size=PAGE)
 
 
 def pages_asked(fake: FakeBigCommerce, path: str, since: int = 0) -> list[str]:
@@ -146,7 +146,7 @@ async def test_interrupted_sync_resumes_after_the_last_completed_page(
     report = await run(store_settings, api)
 
     assert pages_asked(fake, "/v2/orders", since=asked_before) == ["2", "3"]
-    assert pages_asked(fake, "/v3/customers", since=asked_before) == ["2"]
+    assert pages_asked(fake, "/v3/customers", since=asked_before) == []  # all done before
     assert report.orders == 1 and report.refunds == 1
     assert await Order.all().count() == 3 and await Refund.all().count() == 1
     assert (await Member.get(external_id="11")).balance == BALANCE

@@ -51,8 +51,8 @@ async def apply(settings: Settings, command: Command) -> Outcome:
             # order to reverse and left its mark; it is reversed here (once: by its refund id).
             early = await EarlyCancellation.get_or_none(order_external_id=order.external_id)
             if early is not None:
-                found = await Order.get(external_id=order.external_id)
-                await _reverse(settings, found, early.refund_external_id, None)
+                cancelled = await Order.get(external_id=order.external_id)
+                await _reverse(settings, cancelled, early.refund_external_id, None)
                 earned += ", then reversed: the order was cancelled"
             return Outcome(APPLIED, f"order {order.external_id}: {earned}")
         case KeepForClaim(order, email):

@@ -38,13 +38,17 @@ class ShopifyApi:
 
     async def customers(self, since: datetime, start: str | None, limit: int = PAGE_SIZE) -> Page:
         """A page of ``GET /customers.json`` updated since ``since``."""
-        params = {"updated_at_min": since.isoformat(), "limit": limit}
+        params: dict[str, str | int] = {"updated_at_min": since.isoformat(), "limit": limit}
         return await self._page("customers.json", "customers", params, start)
 
     async def orders(self, since: datetime, start: str | None, limit: int = PAGE_SIZE) -> Page:
         """A page of ``GET /orders.json?status=any`` updated since ``since`` (open, closed
         and cancelled: a cancellation is news to the programme too)."""
-        params = {"status": "any", "updated_at_min": since.isoformat(), "limit": limit}
+        params: dict[str, str | int] = {
+            "status": "any",
+            "updated_at_min": since.isoformat(),
+            "limit": limit,
+        }
         return await self._page("orders.json", "orders", params, start)
 
     async def _page(

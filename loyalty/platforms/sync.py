@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -122,7 +122,7 @@ def _webhook_source(
     settings: Settings,
     platform: str,
     mapper: Callable[[str, dict[str, Any], str], Command],
-    topics: dict[str, tuple[Fetch, str]],
+    topics: Mapping[str, tuple[Fetch, str]],
     page_size: int,
 ) -> Source:
     """A platform whose REST items are its webhook bodies: each item goes through the
@@ -145,7 +145,7 @@ def _webhook_source(
 def shopify_source(settings: Settings, api: shopify_api.ShopifyApi) -> Source:
     """Shopify: customers, then orders (each with its refunds), as ``customers/update`` and
     ``orders/updated`` webhooks."""
-    topics = {
+    topics: dict[str, tuple[Fetch, str]] = {
         "customers": (api.customers, "customers/update"),
         "orders": (api.orders, "orders/updated"),
     }
@@ -157,7 +157,7 @@ def shopify_source(settings: Settings, api: shopify_api.ShopifyApi) -> Source:
 def woocommerce_source(settings: Settings, api: woocommerce_api.WooCommerceApi) -> Source:
     """WooCommerce: customers, then orders (each listing its refunds), as ``customer.updated``
     and ``order.updated`` webhooks."""
-    topics = {
+    topics: dict[str, tuple[Fetch, str]] = {
         "customers": (api.customers, "customer.updated"),
         "orders": (api.orders, "order.updated"),
     }

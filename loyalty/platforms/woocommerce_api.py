@@ -40,7 +40,12 @@ class WooCommerceApi:
     async def customers(self, _: datetime, start: str | None, limit: int = PAGE_SIZE) -> Page:
         """A page of ``GET /customers``, every role, by id (not filtered by date: the API
         cannot)."""
-        params = {"role": "all", "orderby": "id", "order": "asc", "per_page": limit}
+        params: dict[str, str | int] = {
+            "role": "all",
+            "orderby": "id",
+            "order": "asc",
+            "per_page": limit,
+        }
         return await self._page("customers", params, start)
 
     async def orders(self, since: datetime, start: str | None, limit: int = PAGE_SIZE) -> Page:

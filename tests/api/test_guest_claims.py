@@ -20,9 +20,10 @@ import pytest
 from api.app import create_app
 from loyalty.ledger import check
 from loyalty.members import EnrollInput
+from loyalty.ops import jobs
 from loyalty.orders import guests
 from loyalty.settings import Secret, Settings
-from models import GuestOrder, LedgerEntry, Member, Order, Refund
+from models import GuestOrder, GuestRefund, LedgerEntry, Member, Order, Refund
 from tests.api import test_woocommerce as woo
 from tests.support import gql
 
@@ -226,3 +227,42 @@ async def test_a_guest_order_in_another_currency_is_parked_not_kept(client):
 
     assert woo.answered(response)["reason"].startswith("CURRENCY_MISMATCH (currency)")
     assert await GuestOrder.all().count() == 0
+
+
+async def test_a_guest_order_with_a_members_email_is_credited_to_it_at_once(client, shop_settings):
+    await join(shop_settings, "25", "John.Doe@example.com")
+
+    response = await woo.deliver(client, "order.created", guest_order())
+
+    assert woo.answered(response) == {
+        "status": "applied",
+        "reason": f"guest order {ORDER_ID}: its e-mail is member 25's, credited to it",
+    }
+    assert (await Member.get(external_id="25")).balance == woo.POINTS
+    assert (await GuestOrder.get()).claimed_by_id is not None
+    assert await check.violations() == []
+
+
+async def test_a_guest_order_whose_email_two_members_share_waits_for_a_claim(client, shop_settings):
+    await join(shop_settings, "a")
+    await join(shop_settings, "b")
+
+    response = await woo.deliver(client, "order.created", guest_order())
+
+    assert woo.answered(response)["reason"].startswith(f"guest order {ORDER_ID}: kept for")
+    assert await Order.all().count() == 0
+    assert await check.violations() == []
+
+
+async def test_jobs_drop_guest_orders_past_their_claim_window(client, shop_settings):
+    await woo.deliver(client, "order.created", guest_order(5))
+    await woo.deliver(client, "order.created", guest_order(1, id=728))
+    await woo.deliver(client, "order.updated", guest_order(5, status="cancelled"))
+
+    report = await jobs.run(datetime.now(UTC) + timedelta(days=27), shop_settings)
+
+    assert report.purged_guest_orders == 1
+    assert await GuestOrder.all().values_list("external_id", flat=True) == ["woocommerce-728"]
+    assert await GuestRefund.all().count() == 0  # the cancellation went with its order
+    assert "1 guest orders past their claim window dropped" in str(report)
+    assert await check.violations() == []

@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -70,6 +71,36 @@ class Authenticated:
 # A NUL character, raw or escaped (in JSON, or in a GraphQL string inside JSON): PostgreSQL
 # text cannot hold it, so no field may contain it.
 _NUL = re.compile(rb"\x00|\\+u0000|\\+u\{0+\}")
+# An escaped UTF-16 surrogate (D800-DFFF), fixed-width or braced, with the backslashes before it.
+_HALF = rb"([dD][89a-fA-F][0-9a-fA-F]{2})"
+_SURROGATE = re.compile(rb"(\\+)u(?:" + _HALF + rb"|\{0*" + _HALF + rb"\})")
+
+
+def lone_surrogate(body: bytes) -> bool:
+    """Whether a body escapes half a surrogate pair: no text column can store it (it is not
+    Unicode), so it is refused like a NUL. A pair (high then low, next to each other) is a
+    character like any other and passes.
+
+    The escape is JSON's when an odd number of backslashes precede the ``u``, a GraphQL string
+    escape inside the JSON when that number is 2 mod 4 (JSON turns ``\\\\`` into one
+    backslash), and plain text otherwise."""
+    pending_high: tuple[int, int] | None = None  # (level, end) of a high half waiting for its low
+    for match in _SURROGATE.finditer(body):
+        slashes = len(match.group(1))
+        level = 1 if slashes % 2 else 2 if slashes % 4 == 2 else 0
+        if level == 0:
+            continue
+        unit = int(match.group(2) or match.group(3), 16)
+        if pending_high is not None:
+            paired = pending_high == (level, match.start()) and unit >= 0xDC00
+            if not paired:
+                return True
+            pending_high = None
+            continue
+        if unit >= 0xDC00:
+            return True  # a low half with no high half before it
+        pending_high = (level, match.end())
+    return pending_high is not None
 
 
 class BodySizeLimit:
@@ -102,8 +133,13 @@ class BodySizeLimit:
                 return
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if _NUL.search(body) or b"%00" in scope.get("query_string", b""):
+        query = unquote_to_bytes(scope.get("query_string", b""))
+        refusal = None
+        if _NUL.search(body) or _NUL.search(query):
             refusal = "NUL characters are not allowed"
+        elif lone_surrogate(body) or lone_surrogate(query):
+            refusal = "strings must be Unicode: half a UTF-16 surrogate pair is not allowed"
+        if refusal is not None:
             refused(400, scope["path"], refusal)
             response = JSONResponse({"errors": [{"message": refusal}]}, status_code=400)
             await response(scope, receive, send)

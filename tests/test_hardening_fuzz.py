@@ -85,3 +85,76 @@ async def test_nul_characters_are_refused_before_anything_runs(client):
     )
     assert response.status_code == 400
     assert await Order.filter(external_id__startswith="x").count() == 0
+
+
+@pytest.mark.parametrize(
+    "escaped",
+    [
+        "\\\\ud800",  # a GraphQL escape of a lone high half
+        "\\\\udc00",  # a lone low half
+        "\\\\udc00\\\\ud800",  # both halves, the wrong way round
+        "\\\\u{D800}",  # braced
+        "\\\\ud800x\\\\udc00",  # halves that are not next to each other
+    ],
+)
+async def test_half_a_surrogate_pair_is_refused_before_anything_runs(client, escaped):
+    from models import Order
+
+    document = (
+        'mutation { recordOrder(input: {externalId: "x' + escaped + '", memberExternalId: '
+        '"fuzz-1", lines: [{sku: "A", quantity: 1, unitPrice: "1.00"}]}) { replayed } }'
+    )
+    content = ('{"query": "' + document.replace('"', '\\"') + '"}').encode()
+    response = await client.post(
+        "/graphql",
+        content=content,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400, response.text
+    assert "surrogate" in response.json()["errors"][0]["message"]
+    assert await Order.filter(external_id__startswith="x").count() == 0
+
+
+async def test_a_json_escaped_lone_surrogate_in_variables_is_refused(client):
+    content = (
+        b'{"query": "query($id: String!) { member(externalId: $id) { externalId } }", '
+        b'"variables": {"id": "a\\ud800"}}'
+    )
+    response = await client.post(
+        "/graphql",
+        content=content,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'"\\ud83d\\ude00"',  # a pair, JSON-escaped: one emoji
+        b'"\\\\ud83d\\\\ude00"',  # the same pair as a GraphQL escape inside JSON
+        b'"\\\\\\\\ud800"',  # an escaped backslash, then the text ud800
+        b'"\xf0\x9f\x98\x80"',  # the emoji as UTF-8
+    ],
+)
+def test_whole_characters_pass_the_surrogate_check(text):
+    from api.app import lone_surrogate
+
+    assert not lone_surrogate(text)
+
+
+async def test_an_emoji_in_a_name_is_stored(client):
+    content = (
+        b'{"query": "mutation($input: EnrollMemberInput!) { enrollMember(input: $input) '
+        b'{ member { name } userErrors { code } } }", "variables": {"input": '
+        b'{"externalId": "emoji-1", "email": "e@example.com", "name": "Ana \\ud83d\\ude00"}}}'
+    )
+    response = await client.post(
+        "/graphql",
+        content=content,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"},
+    )
+
+    assert response.json()["data"]["enrollMember"]["member"]["name"] == "Ana \U0001f600"

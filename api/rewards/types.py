@@ -115,9 +115,16 @@ class CouponType:
             order_external_id=row.order_external_id,
             used_at=row.used_at,
             created_at=row.created_at,
-            reward_row=reward,
+            # A coupon read with its reward (select_related) carries it already.
+            reward_row=reward or _read_with(row),
             reward_id=row.reward_id,
         )
+
+
+def _read_with(coupon: Coupon) -> Reward | None:
+    """The coupon's reward when it was read with the coupon (select_related), else None."""
+    reward = getattr(coupon, "_reward", None)  # where tortoise keeps a related row it read
+    return reward if isinstance(reward, Reward) else None
 
 
 @strawberry.type(name="Donation")

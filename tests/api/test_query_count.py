@@ -271,3 +271,32 @@ async def test_program_query_reads_the_cached_configuration_however_large(databa
     # Only the configuration's version token is read: the rows come from the process's copy.
     tables = [m._meta.db_table for m in (ActionRule, Campaign, EarningCap, EarningRule, Plan, Tier)]
     assert not [q for q in twenty if any(t in q for t in tables)], twenty
+
+
+COUPONS = """{ me { coupons(first: 20) { edges { node { code reward { name pointsCost } } } } } }"""
+
+
+async def test_coupons_with_their_rewards_cost_the_same_however_many(database):
+    from loyalty import rewards
+    from loyalty.ledger.adjust import adjust_points
+
+    few = await enroll("few")
+    many = await enroll("many")
+    for member, count in ((few, 1), (many, 6)):
+        await adjust_points(member.id, 1000, "coupons to redeem")
+        for i in range(count):
+            reward = await rewards.create_reward(
+                rewards.RewardInput(name=f"R{member.id}-{i}", kind="free_shipping", points_cost=10)
+            )
+            await rewards.redeem(member.id, reward.id)
+    await gql(database, COUPONS, role=Role.MEMBER, member_id=few.id)  # caches warm
+
+    with logged_queries() as one:
+        await gql(database, COUPONS, role=Role.MEMBER, member_id=few.id)
+    with logged_queries() as six:
+        data = await gql(database, COUPONS, role=Role.MEMBER, member_id=many.id)
+
+    names = {edge["node"]["reward"]["name"] for edge in data["me"]["coupons"]["edges"]}
+    assert len(names) == 6
+    assert one, "no SQL statement was logged: the counter is not seeing the queries"
+    assert len(six) == len(one), f"1 coupon: {one}\n6 coupons: {six}"

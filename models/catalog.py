@@ -12,6 +12,7 @@ class Product(Model):
     name = fields.CharField(max_length=255)
     category = fields.CharField(max_length=128, null=True, db_index=True)
     department = fields.CharField(max_length=128, null=True)
+    vendor = fields.CharField(max_length=255, null=True)  # the brand or maker, as the shop names it
     price_cents = fields.BigIntField(null=True)
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)

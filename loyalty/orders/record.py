@@ -221,6 +221,7 @@ async def ensure_products(lines: list[earning.Line]) -> dict[str, tuple[int, str
                     sku=sku,
                     name=line.name or sku,
                     category=line.category,
+                    vendor=line.vendor,
                     price_cents=line.unit_price_cents,
                 )
                 for sku, line in missing.items()
@@ -231,6 +232,61 @@ async def ensure_products(lines: list[earning.Line]) -> dict[str, tuple[int, str
             {sku: (pid, category) for sku, pid, category in await _products(sorted(missing))}
         )
     return known
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    """What a shop says about one of its products (a platform's product feed)."""
+
+    sku: str
+    name: str
+    category: str | None = None
+    vendor: str | None = None
+
+
+async def describe_products(products: list[ProductInput]) -> tuple[int, int]:
+    """Bring the catalogue in line with the shop's product data: new skus are created, known
+    ones get the name, category and vendor given (a field the shop leaves empty is kept).
+    How many were created and how many changed. Orders that earned keep what they earned."""
+    for at, product in enumerate(products):
+        _check_product(product, f"products.{at}")
+    latest = {product.sku.strip(): product for product in products}
+    known = {row.sku: row for row in await Product.filter(sku__in=sorted(latest))}
+    created = [
+        Product(sku=sku, name=p.name, category=p.category, vendor=p.vendor)
+        for sku, p in latest.items()
+        if sku not in known
+    ]
+    if created:
+        await Product.bulk_create(created, ignore_conflicts=True)
+    changed = 0
+    for sku, row in known.items():
+        given = latest[sku]
+        changes = {
+            name: value
+            for name, value in (
+                ("name", given.name),
+                ("category", given.category),
+                ("vendor", given.vendor),
+            )
+            if value and value != getattr(row, name)
+        }
+        if changes:
+            await Product.filter(id=row.id).update(**changes)
+            changed += 1
+    return len(created), changed
+
+
+def _check_product(product: ProductInput, at: str) -> None:
+    sku = product.sku.strip()
+    if not sku or len(sku) > 64:
+        raise InvalidInput("sku must be 1 to 64 characters", field=f"{at}.sku")
+    if not product.name.strip() or len(product.name) > 255:
+        raise InvalidInput("name must be 1 to 255 characters", field=f"{at}.name")
+    if product.category is not None and len(product.category) > 128:
+        raise InvalidInput("category is longer than 128 characters", field=f"{at}.category")
+    if product.vendor is not None and len(product.vendor) > 255:
+        raise InvalidInput("vendor is longer than 255 characters", field=f"{at}.vendor")
 
 
 async def _products(skus: list[str]) -> list[tuple[str, int, str | None]]:

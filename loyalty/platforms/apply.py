@@ -14,6 +14,7 @@ from loyalty.orders import guests
 from loyalty.platforms.commands import (
     Cancel,
     Command,
+    DescribeProducts,
     Enrol,
     Ignore,
     KeepForClaim,
@@ -109,6 +110,12 @@ async def apply(settings: Settings, command: Command) -> Outcome:
                     "delivery of it earns nothing",
                 )
             return await _reverse(settings, found, key, None)
+        case DescribeProducts(products):
+            created, changed = await orders.describe_products(list(products))
+            return Outcome(
+                APPLIED if created or changed else IGNORED,
+                f"catalogue: {created} product(s) added, {changed} updated",
+            )
         case Steps((first, *rest)):
             outcomes = [await apply(settings, first)]
             if outcomes[0].status is not IGNORED:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loyalty.members import EnrollInput
-from loyalty.orders import OrderInput, RefundInput
+from loyalty.orders import OrderInput, ProductInput, RefundInput
 from models import InboxStatus
 
 
@@ -56,6 +56,13 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class DescribeProducts:
+    """The shop's product data (names, categories, vendors) for the catalogue."""
+
+    products: tuple[ProductInput, ...]
+
+
+@dataclass(frozen=True)
 class Ignore:
     """The delivery asks for nothing (a test order, an unpaid one); the reason says why."""
 
@@ -70,7 +77,7 @@ class Steps:
     commands: tuple[Command, ...]
 
 
-Command = Enrol | RecordOrder | KeepForClaim | Refund | Cancel | Ignore | Steps
+Command = Enrol | RecordOrder | KeepForClaim | Refund | Cancel | DescribeProducts | Ignore | Steps
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,10 @@ Shopify's field names stop here. What earns, and what does not:
 - ``refunds/create`` reverses the money of its successful, non-test ``refund`` transactions.
 - ``customers/create`` and ``customers/update`` enrol the customer (``str(id)``); an e-mail is
   optional.
+- ``products/create`` and ``products/update`` (and a sync's products) describe the catalogue:
+  Shopify's order lines carry a ``vendor`` but no product type; the product's ``product_type``
+  is its category, for every variant's sku (``shopify-variant-<id>`` without one) and for
+  ``shopify-product-<id>``.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ from typing import Any
 
 from loyalty.errors import ErrorCode, InvalidInput
 from loyalty.members import EnrollInput
-from loyalty.orders import LineInput, OrderInput, RefundInput
+from loyalty.orders import LineInput, OrderInput, ProductInput, RefundInput
 from loyalty.platforms import fields
 from loyalty.platforms.commands import (
     Cancel,
     Command,
+    DescribeProducts,
     Enrol,
     Ignore,
     KeepForClaim,
@@ -42,7 +47,8 @@ from loyalty.platforms.commands import (
 PLATFORM = "shopify"
 ORDER_TOPICS = frozenset({"orders/create", "orders/paid", "orders/updated"})
 CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update"})
-TOPICS = ORDER_TOPICS | CUSTOMER_TOPICS | {"orders/cancelled", "refunds/create"}
+PRODUCT_TOPICS = frozenset({"products/create", "products/update"})
+TOPICS = ORDER_TOPICS | CUSTOMER_TOPICS | PRODUCT_TOPICS | {"orders/cancelled", "refunds/create"}
 """The topics a shop subscribes to; any other is stored and ignored."""
 EARNING_STATUSES = frozenset({"paid", "partially_refunded"})
 CUSTOM_ITEM_SKU = "shopify-custom-item"
@@ -64,6 +70,8 @@ def command(topic: str, body: dict[str, Any], currency: str) -> Command:
         return refund_command(body, currency)
     if topic in CUSTOMER_TOPICS:
         return Enrol(customer_input(body, "customer"))
+    if topic in PRODUCT_TOPICS:
+        return products_command(body)
     return Ignore(f"topic {topic!r} is not handled")
 
 
@@ -122,6 +130,25 @@ def customer_input(customer: dict[str, Any], at: str) -> EnrollInput:
     )
 
 
+def products_command(product: dict[str, Any]) -> Command:
+    """A Shopify product as catalogue entries: one per variant, and one for the product."""
+    product_id = fields.required(fields.identifier(product.get("id"), "id"), "id")
+    title = (fields.text(product.get("title"), "title") or "").strip()
+    category = (fields.text(product.get("product_type"), "product_type") or "").strip() or None
+    vendor = (fields.text(product.get("vendor"), "vendor") or "").strip() or None
+    name = title or f"Shopify product {product_id}"
+    described = [ProductInput(f"shopify-product-{product_id}", name, category, vendor)]
+    for at, variant in fields.objects(product.get("variants"), "variants"):
+        sku = (fields.text(variant.get("sku"), f"{at}.sku") or "").strip()
+        if not sku:
+            variant_id = fields.identifier(variant.get("id"), f"{at}.id")
+            if variant_id is None:
+                continue
+            sku = f"shopify-variant-{variant_id}"
+        described.append(ProductInput(sku, name, category, vendor))
+    return DescribeProducts(tuple(described))
+
+
 def cancel_command(body: dict[str, Any]) -> Command:
     """Reverse what is left of a cancelled order."""
     if fields.flag(body.get("test"), "test"):
@@ -171,6 +198,7 @@ def _line(item: dict[str, Any], at: str) -> LineInput:
         unit_price=fields.required(_shop_money(item, "price_set", "price", at=at), f"{at}.price"),
         name=fields.text(item.get("title"), f"{at}.title"),
         category=fields.text(item.get("product_type"), f"{at}.product_type"),
+        vendor=fields.text(item.get("vendor"), f"{at}.vendor"),
     )
 
 

@@ -1,12 +1,12 @@
-"""Shopify's Admin REST API, as far as ``loyalty sync shopify`` reads it: customers and orders
-updated since a date (an order carries its refunds), page by page.
+"""Shopify's Admin REST API, as far as ``loyalty sync shopify`` reads it: products, customers
+and orders updated since a date (an order carries its refunds), page by page.
 
 Requests go to ``https://<LOYALTY_SHOPIFY_SHOP>/admin/api/<LOYALTY_SHOPIFY_API_VERSION>`` with
-``X-Shopify-Access-Token`` (a custom app's Admin API token with ``read_customers`` and
-``read_orders``; ``read_all_orders`` for orders older than 60 days), through ``client``:
-timeouts, retries, ``429`` back-off with ``Retry-After``. Paging is Shopify's cursor paging:
-each answer's ``Link`` header names the next page (``page_info``), and a next page's URL is
-followed as given, never built.
+``X-Shopify-Access-Token`` (a custom app's Admin API token with ``read_products``,
+``read_customers`` and ``read_orders``; ``read_all_orders`` for orders older than 60 days),
+through ``client``: timeouts, retries, ``429`` back-off with ``Retry-After``. Paging is
+Shopify's cursor paging: each answer's ``Link`` header names the next page (``page_info``), and
+a next page's URL is followed as given, never built.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ class ShopifyApi:
     def __init__(self, rest: RestClient, origin: str) -> None:
         self.rest = rest
         self.origin = origin
+
+    async def products(self, since: datetime, start: str | None, limit: int = PAGE_SIZE) -> Page:
+        """A page of ``GET /products.json`` updated since ``since``."""
+        params: dict[str, str | int] = {"updated_at_min": since.isoformat(), "limit": limit}
+        return await self._page("products.json", "products", params, start)
 
     async def customers(self, since: datetime, start: str | None, limit: int = PAGE_SIZE) -> Page:
         """A page of ``GET /customers.json`` updated since ``since``."""

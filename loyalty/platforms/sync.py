@@ -1,7 +1,9 @@
 """``loyalty sync shopify|woocommerce|bigcommerce --since DATE``: pull what changed at the shop
 since DATE, page by page, and apply it through the same code as the webhooks.
 
-Customers are enrolled (or their e-mail and name brought up to date) first, then orders are
+The catalogue comes first where the platform has product data the orders lack (Shopify's
+product types), then customers are enrolled (or their e-mail and name brought up to date),
+then orders are
 brought in line (recorded when paid, refunds and cancellations reversed), then, where the
 platform lists them apart (BigCommerce), refunds. Shopify and WooCommerce orders carry their
 refunds. Every step is idempotent, so a second run applies nothing new.
@@ -143,9 +145,11 @@ def _webhook_source(
 
 
 def shopify_source(settings: Settings, api: shopify_api.ShopifyApi) -> Source:
-    """Shopify: customers, then orders (each with its refunds), as ``customers/update`` and
-    ``orders/updated`` webhooks."""
+    """Shopify: products (their types are the lines' categories), customers, then orders
+    (each with its refunds), as ``products/update``, ``customers/update`` and ``orders/updated``
+    webhooks."""
     topics: dict[str, tuple[Fetch, str]] = {
+        "products": (api.products, "products/update"),
         "customers": (api.customers, "customers/update"),
         "orders": (api.orders, "orders/updated"),
     }

@@ -26,6 +26,7 @@ class LineInput:
     unit_price: Decimal
     name: str | None = None
     category: str | None = None
+    vendor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Line:
     unit_price_cents: int
     name: str | None
     category: str | None
+    vendor: str | None = None
 
     @property
     def total_cents(self) -> int:
@@ -88,6 +90,8 @@ def validate_lines(lines: list[LineInput]) -> list[Line]:
             raise InvalidInput(
                 "category is longer than 128 characters", field=f"lines.{i}.category"
             )
+        if line.vendor is not None and len(line.vendor) > 255:
+            raise InvalidInput("vendor is longer than 255 characters", field=f"lines.{i}.vendor")
         cents = to_cents(line.unit_price, field=f"lines.{i}.unitPrice")
         if cents > MAX_UNIT_PRICE_CENTS:
             raise InvalidInput(
@@ -95,7 +99,7 @@ def validate_lines(lines: list[LineInput]) -> list[Line]:
                 field=f"lines.{i}.unitPrice",
                 code=ErrorCode.INVALID_AMOUNT,
             )
-        checked.append(Line(sku, line.quantity, cents, line.name, line.category))
+        checked.append(Line(sku, line.quantity, cents, line.name, line.category, line.vendor))
     if sum(line.total_cents for line in checked) > MAX_ORDER_CENTS:
         raise InvalidInput(
             f"the lines add up to more than {MAX_ORDER_CENTS // 100}",

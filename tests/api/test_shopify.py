@@ -24,7 +24,16 @@ from loyalty.events.signing import sign
 from loyalty.ledger import check
 from loyalty.platforms import inbox as inbox_module
 from loyalty.settings import Secret, Settings
-from models import InboxDelivery, InboxStatus, LedgerEntry, Member, Order, OrderLine, Refund
+from models import (
+    InboxDelivery,
+    InboxStatus,
+    LedgerEntry,
+    Member,
+    Order,
+    OrderLine,
+    Product,
+    Refund,
+)
 from tests.support import gql
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -62,6 +71,10 @@ def raw(name: str) -> bytes:
 def sample(name: str) -> dict[str, Any]:
     # Python's json keeps the 64-bit ids exact; the only floats (refund line subtotals) are
     # written back with the same digits.
+    return json.loads(raw(name))
+
+
+def sample_rest(name: str) -> dict[str, Any]:
     return json.loads(raw(name))
 
 
@@ -194,6 +207,44 @@ async def test_email_less_customer_joins(client):
     member = await Member.get(external_id="706405506930370084")
     assert (member.email, member.email_normalized) == ("", "")
     assert await check.violations() == []
+
+
+# -- products ------------------------------------------------------------------------------------
+
+
+async def test_a_product_update_gives_its_variants_their_category_and_vendor(client):
+    # A products/update body is the REST product (the published REST list's first product).
+    product = sample_rest("rest_products.json")["products"][0]
+    await deliver(client, "orders/paid", paid_order())  # creates the catalogue entries it names
+
+    response = await deliver(client, "products/update", product)
+    again = await deliver(client, "products/update", product)
+
+    assert response.json() == {
+        "status": "applied",
+        "reason": "catalogue: 5 product(s) added, 0 updated",
+    }
+    assert again.json() == {
+        "status": "ignored",
+        "reason": "catalogue: 0 product(s) added, 0 updated",
+    }
+    green = await Product.get(sku="IPOD2008GREEN")
+    assert (green.name, green.category, green.vendor) == (
+        "IPod Nano - 8GB",
+        "Cult Products",
+        "Apple",
+    )
+    assert await Product.filter(sku="shopify-product-632910392").exists()
+    assert await check.violations() == []
+
+
+async def test_a_product_update_that_is_malformed_is_parked(client):
+    product = {**sample_rest("rest_products.json")["products"][0], "title": "x" * 300}
+
+    response = await deliver(client, "products/update", product)
+
+    assert response.json()["status"] == "parked"
+    assert "name must be 1 to 255 characters" in response.json()["reason"]
 
 
 # -- orders --------------------------------------------------------------------------------------

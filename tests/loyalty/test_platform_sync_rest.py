@@ -28,7 +28,7 @@ from loyalty.platforms import client as client_module
 from loyalty.platforms import shopify_api, sync, woocommerce_api
 from loyalty.platforms.client import BATCH, Unavailable
 from loyalty.settings import KEYS, ConfigError, Secret, Settings, from_env, variable
-from models import GuestOrder, LedgerEntry, Member, Order, Refund, SyncCursor
+from models import GuestOrder, LedgerEntry, Member, Order, Product, Refund, SyncCursor
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms"
 SINCE = datetime(2005, 1, 1, tzinfo=UTC)
@@ -93,6 +93,7 @@ class LinkPagedApi:
 
 ORDERS = "/admin/api/2026-07/orders.json"
 CUSTOMERS = "/admin/api/2026-07/customers.json"
+PRODUCTS = "/admin/api/2026-07/products.json"
 
 
 def shopify_store() -> LinkPagedApi:
@@ -101,10 +102,15 @@ def shopify_store() -> LinkPagedApi:
     second = copy.deepcopy(sample)
     second.update(id=450789470, financial_status="paid", refunds=[], name="#1002")
     customers = fixture("shopify/rest_customers_updated_since.json")["customers"]
+    products = fixture("shopify/rest_products.json")["products"]
     return LinkPagedApi(
         origin=f"https://{SHOP}",
         cursor="page_info",
-        lists={CUSTOMERS: ("customers", customers), ORDERS: ("orders", [sample, second])},
+        lists={
+            PRODUCTS: ("products", products),
+            CUSTOMERS: ("customers", customers),
+            ORDERS: ("orders", [sample, second]),
+        },
     )
 
 
@@ -133,16 +139,26 @@ async def shopify_sync(settings: Settings) -> sync.Report:
 async def test_shopify_sync_follows_the_link_pages_and_applies_each_order_once(shop_settings, shop):
     first = await shopify_sync(shop_settings)
 
-    assert (first.pages, first.items, first.parked) == (3, 3, 0)
+    assert (first.pages, first.items, first.parked) == (5, 5, 0)
     assert (first.members, first.orders, first.refunds) == (1, 2, 1)
     assert shop.pages_asked(ORDERS) == ["1", "2"]
     assert all(r.headers["x-shopify-access-token"] == SHOP_TOKEN for r in shop.requests)
     assert shop.requests[0].url.params["updated_at_min"] == SINCE.isoformat()
-    assert shop.requests[1].url.params["status"] == "any"
+    first_orders = next(r for r in shop.requests if r.url.path == ORDERS)
+    assert first_orders.url.params["status"] == "any"
     member = await Member.get(external_id="207119551")
     assert (member.email, member.name) == ("bob.norman@mail.example.com", "Bob Norman")
     order = await Order.get(external_id="shopify-450789469")
     assert order.eligible_cents == 58700  # 3 x 199.00 less the 10.00 discount
+    # The lines carry no product type; the products pulled first gave it (and the vendor).
+    bought = await Product.filter(order_lines__order_id=order.id).values_list(
+        "sku", "category", "vendor"
+    )
+    assert sorted(bought) == [
+        ("IPOD2008BLACK", "Cult Products", "Apple"),
+        ("IPOD2008GREEN", "Cult Products", "Apple"),
+        ("IPOD2008RED", "Cult Products", "Apple"),
+    ]
     # The sample order lists one refund of 209.00, reversed once by its id.
     refund = await Refund.get(external_id="shopify-refund-509562969")
     assert refund.amount_cents == 20900
@@ -173,6 +189,7 @@ async def test_interrupted_shopify_sync_resumes_at_the_link_it_stopped_at(shop_s
 
     assert shop.pages_asked(ORDERS, since=asked) == ["2"]
     assert shop.pages_asked(CUSTOMERS, since=asked) == []  # every customer page was applied
+    assert shop.pages_asked(PRODUCTS, since=asked) == []
     assert report.orders == 1 and await Order.all().count() == 2
     assert await SyncCursor.all().count() == 0
     assert await check.violations() == []
@@ -307,7 +324,7 @@ def test_shopify_sync_command_pulls_the_shop(settings, tmp_path, monkeypatch, ca
 
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (
-        "shopify since 2005-01-01T00:00:00+00:00: 3 page(s), 3 item(s): 1 member(s) "
+        "shopify since 2005-01-01T00:00:00+00:00: 5 page(s), 5 item(s): 1 member(s) "
         "enrolled, 2 order(s) recorded, 1 refund(s) or cancellation(s) reversed, "
         "0 parked in the inbox"
     )

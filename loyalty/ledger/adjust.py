@@ -8,6 +8,7 @@ from loyalty import db, ledger
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.ledger import keys
 from loyalty.limits import MAX_POINTS
+from loyalty.privacy import audit
 from models import EntryKind, Member
 
 
@@ -51,4 +52,12 @@ async def adjust_points(
         found = await ledger.existing(entry_key)
         return None if found is None else ledger.Posted(found, created=False)
 
-    return await db.atomic_idempotent(write, replay)
+    posted = await db.atomic_idempotent(write, replay)
+    if posted.created:
+        entry = posted.entry
+        audit.changed(
+            audit.target_name("Member", member_id),
+            {"balance": entry.balance_after - entry.points},
+            {"balance": entry.balance_after},
+        )
+    return posted

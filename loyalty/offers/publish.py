@@ -44,8 +44,9 @@ class RetrainResult:
 
 
 async def load_interactions() -> pd.DataFrame:
-    """Order lines as ``member_id, product_id, timestamp, quantity`` (refunds not subtracted)."""
-    rows = await OrderLine.all().values_list(
+    """Order lines as ``member_id, product_id, timestamp, quantity`` (refunds not subtracted);
+    erased members' lines are left out."""
+    rows = await OrderLine.filter(order__member__erased_at__isnull=True).values_list(
         "order__member_id", "product_id", "order__placed_at", "quantity"
     )
     frame = pd.DataFrame(rows, columns=["member_id", "product_id", "timestamp", "quantity"])

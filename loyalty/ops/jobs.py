@@ -16,6 +16,7 @@ from loyalty import db, ledger, rewards
 from loyalty.events import dispatch
 from loyalty.members import reminders
 from loyalty.orders import pending
+from loyalty.privacy import retention
 from loyalty.programme import actions, tiers
 from loyalty.settings import Settings
 from models import Lot, Member
@@ -34,13 +35,15 @@ class JobReport:
     tier_changes: int = 0
     reminders: int = 0
     events: dispatch.DispatchReport = field(default_factory=dispatch.DispatchReport)
+    pruned: retention.Pruned = field(default_factory=retention.Pruned)
 
     def __str__(self) -> str:
         return (
             f"released {self.released_points} pending points ({self.released_pending} orders); "
             f"expired {self.expired_points} points from {self.expired_lots} lots, "
             f"{self.expired_coupons} coupons; {self.birthdays} birthday bonuses; "
-            f"{self.tier_changes} tier changes; {self.reminders} reminders; {self.events}"
+            f"{self.tier_changes} tier changes; {self.reminders} reminders; {self.events}; "
+            f"{self.pruned}"
         )
 
 
@@ -85,7 +88,8 @@ async def run(
 ) -> JobReport:
     """Every job due at ``now`` (the clock is injectable so tests can move it).
 
-    Reminders follow ``settings.reminder_days``; events go out when ``webhook_urls`` are given.
+    Reminders follow ``settings.reminder_days``; events go out when ``webhook_urls`` are given;
+    retention (``settings.retention_days``) prunes old deliveries and sent events last.
     """
     if webhook_urls:
         dispatch.signing_key(settings)  # refuse before any job runs, not after them all
@@ -103,5 +107,7 @@ async def run(
         report.events = await dispatch.dispatch_once(
             settings, now.astimezone(UTC), urls=webhook_urls, send=send
         )
+    # Last: events delivered just now are not old enough to go, whatever the setting.
+    report.pruned = await retention.prune(settings, now.astimezone(UTC))
     log.info("jobs at %s: %s", now.isoformat(), report)
     return report

@@ -69,6 +69,7 @@ def _check_currency(settings: Settings, currency: str | None) -> None:
 _LOOKUP = (
     "SELECT (SELECT id FROM orders WHERE external_id = $1) AS order_id, "
     "(SELECT id FROM members WHERE external_id = $2) AS member_id, "
+    "(SELECT closed_at FROM members WHERE external_id = $2) AS closed_at, "
     f"({TOKEN_SQL}) AS token"
 )
 _MEMBER_ORDERED = (
@@ -101,6 +102,12 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
     if member_id is None:
         raise NotFound(
             "member not found", field="memberExternalId", code=ErrorCode.MEMBER_NOT_FOUND
+        )
+    if looked["closed_at"] is not None:
+        raise InvalidInput(
+            "the shop deleted this customer: its orders no longer earn",
+            field="memberExternalId",
+            code=ErrorCode.MEMBER_CLOSED,
         )
     placed_at = _placed_at(data.placed_at)
     config = await config_for(db.connection(), looked["token"])

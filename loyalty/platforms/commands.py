@@ -50,6 +50,30 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class Erase:
+    """The shop asks for the customer's personal data to be erased (``loyalty.privacy``)."""
+
+    external_id: str
+    email: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Close:
+    """The shop deleted the customer: its orders no longer earn, and the member is flagged."""
+
+    external_id: str
+
+
+@dataclass(frozen=True)
+class Park:
+    """The delivery asks for something a person must do (answer a data request): it waits in
+    the inbox with the reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Ignore:
     """The delivery asks for nothing (a test order, an unpaid one); the reason says why."""
 
@@ -64,7 +88,9 @@ class Steps:
     commands: tuple[Command, ...]
 
 
-Command = Enrol | RecordOrder | KeepForClaim | Refund | Cancel | Ignore | Steps
+Command = (
+    Enrol | RecordOrder | KeepForClaim | Refund | Cancel | Erase | Close | Park | Ignore | Steps
+)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ Shopify's field names stop here. What earns, and what does not:
 - ``refunds/create`` reverses the money of its successful, non-test ``refund`` transactions.
 - ``customers/create`` and ``customers/update`` enrol the customer (``str(id)``); an e-mail is
   optional.
+- The privacy topics: ``customers/redact`` erases the member (``loyalty.privacy.erasure``);
+  ``customers/delete`` closes it (its orders no longer earn); ``customers/data_request`` waits
+  in the inbox for the merchant to answer with the member's export; ``shop/redact`` waits there
+  too, with the reason: a whole shop's data is the operator's to remove, not a delivery's.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ from loyalty.orders import LineInput, OrderInput, RefundInput
 from loyalty.platforms import fields
 from loyalty.platforms.commands import (
     Cancel,
+    Close,
     Command,
     Enrol,
+    Erase,
     Ignore,
     KeepForClaim,
+    Park,
     RecordOrder,
     Refund,
 )
@@ -40,7 +47,10 @@ from loyalty.platforms.commands import (
 PLATFORM = "shopify"
 ORDER_TOPICS = frozenset({"orders/create", "orders/paid"})
 CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update"})
-TOPICS = ORDER_TOPICS | CUSTOMER_TOPICS | {"orders/cancelled", "refunds/create"}
+PRIVACY_TOPICS = frozenset(
+    {"customers/redact", "customers/delete", "customers/data_request", "shop/redact"}
+)
+TOPICS = ORDER_TOPICS | CUSTOMER_TOPICS | PRIVACY_TOPICS | {"orders/cancelled", "refunds/create"}
 """The topics a shop subscribes to; any other is stored and ignored."""
 EARNING_STATUSES = frozenset({"paid", "partially_refunded"})
 CUSTOM_ITEM_SKU = "shopify-custom-item"
@@ -62,7 +72,33 @@ def command(topic: str, body: dict[str, Any], currency: str) -> Command:
         return refund_command(body, currency)
     if topic in CUSTOMER_TOPICS:
         return Enrol(customer_input(body, "customer"))
+    if topic in PRIVACY_TOPICS:
+        return privacy_command(topic, body)
     return Ignore(f"topic {topic!r} is not handled")
+
+
+def privacy_command(topic: str, body: dict[str, Any]) -> Command:
+    """What a privacy topic asks for (see the module's docstring)."""
+    if topic == "shop/redact":
+        return Park(
+            "shop/redact: the shop uninstalled the app 48 hours ago; removing a whole shop's "
+            "data is the operator's decision (its database), not a delivery's"
+        )
+    if topic == "customers/delete":
+        return Close(fields.required(fields.identifier(body.get("id"), "id"), "id"))
+    customer = fields.required(fields.obj(body.get("customer"), "customer"), "customer")
+    external_id = fields.required(
+        fields.identifier(customer.get("id"), "customer.id"), "customer.id"
+    )
+    if topic == "customers/redact":
+        email = (fields.text(customer.get("email"), "customer.email") or "").strip()
+        return Erase(external_id, email, "Shopify customers/redact")
+    request = fields.obj(body.get("data_request"), "data_request") or {}
+    request_id = fields.identifier(request.get("id"), "data_request.id") or "without an id"
+    return Park(
+        f"customers/data_request {request_id}: answer it with the export of the member whose "
+        "externalId is this delivery's customer.id (exportMember, or loyalty member export)"
+    )
 
 
 def order_command(body: dict[str, Any]) -> Command:

@@ -231,10 +231,10 @@ async def _scrub_rows(
     columns = text_columns(model)
     if not columns or not pks:
         return
+    pk = model._meta.pk_attr
     for start in range(0, len(pks), 500):
-        rows = await (
-            model.filter(pk__in=pks[start : start + 500]).using_db(conn).values("pk", *columns)
-        )
+        chunk = pks[start : start + 500]
+        rows = await model.filter(pk__in=chunk).using_db(conn).values(pk, *columns)
         for row in rows:
             changes: dict[str, Any] = {}
             for column in columns:
@@ -248,7 +248,7 @@ async def _scrub_rows(
                 if cleaned != value:
                     changes[column] = cleaned
             if changes:
-                await model.filter(pk=row["pk"]).using_db(conn).update(**changes)
+                await model.filter(pk=row[pk]).using_db(conn).update(**changes)
 
 
 async def _scrub_linked(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -101,12 +102,19 @@ async def linked_ids(
     return ids
 
 
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as JSON-ready data (ids as UUID text too)."""
+    return {k: str(v) if isinstance(v, UUID) else jsonable(v) for k, v in row.items()}
+
+
 async def _rows(conn: BaseDBAsyncClient, model: type[Model], pks: list[Any]) -> list[Any]:
     rows: list[Any] = []
     for start in range(0, len(pks), 500):
         chunk = pks[start : start + 500]
-        found = await model.filter(pk__in=chunk).using_db(conn).order_by("pk").values()
-        rows += [jsonable(row) for row in found]
+        found = await (
+            model.filter(pk__in=chunk).using_db(conn).order_by(model._meta.pk_attr).values()
+        )
+        rows += [_plain(row) for row in found]
     return rows
 
 
@@ -130,9 +138,9 @@ async def export_member(member_id: int) -> dict[str, Any]:
     )
     return {
         "exportedAt": datetime.now(UTC).isoformat(),
-        "member": jsonable(profile) | {"referees": list(referees)},
+        "member": _plain(profile) | {"referees": list(referees)},
         "tables": tables,
-        "auditLog": [jsonable(row) for row in trail],
+        "auditLog": [_plain(row) for row in trail],
     }
 
 

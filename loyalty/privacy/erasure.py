@@ -226,21 +226,25 @@ async def _scrub_rows(
     tombstone: str,
     *,
     whole: bool = False,
+    topic: str | None = None,
 ) -> None:
-    """Replace the person's values in these rows' text and JSON columns."""
+    """Replace the person's values in these rows' text and JSON columns (``whole``, ``topic``:
+    see ``redact_text``; ``topic`` names the column that says what a row is about)."""
     columns = text_columns(model)
     if not columns or not pks:
         return
     pk = model._meta.pk_attr
+    extra = [topic] if topic and topic not in columns else []
     for start in range(0, len(pks), 500):
         chunk = pks[start : start + 500]
-        rows = await model.filter(pk__in=chunk).using_db(conn).values(pk, *columns)
+        rows = await model.filter(pk__in=chunk).using_db(conn).values(pk, *columns, *extra)
         for row in rows:
+            about = str(row[topic]) if topic else None
             changes: dict[str, Any] = {}
             for column in columns:
                 value = row[column]
                 if isinstance(value, str):
-                    cleaned: Any = redact_text(value, person, tombstone, whole=whole)
+                    cleaned: Any = redact_text(value, person, tombstone, whole=whole, topic=about)
                 elif isinstance(value, dict | list):
                     cleaned = redact_value(value, person, tombstone)
                 else:
@@ -284,4 +288,6 @@ async def _scrub_inbox(conn: BaseDBAsyncClient, person: Person, tombstone: str) 
             InboxDelivery.filter(body__icontains=needle).using_db(conn).values_list("id", flat=True)
         )
         pks.update(int(pk) for pk in found)  # type: ignore[call-overload]
-    await _scrub_rows(conn, InboxDelivery, sorted(pks), person, tombstone, whole=True)
+    await _scrub_rows(
+        conn, InboxDelivery, sorted(pks), person, tombstone, whole=True, topic="topic"
+    )

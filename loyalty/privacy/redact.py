@@ -69,27 +69,35 @@ class Person:
         return self._pattern().sub(one, text)
 
 
-def redact_value(value: Any, person: Person, replacement: str, key: str | None = None) -> Any:
-    """``value`` (JSON data) with the person's values replaced; ids by ``replacement``."""
+def redact_value(
+    value: Any,
+    person: Person,
+    replacement: str,
+    key: str | None = None,
+    *,
+    everywhere: bool = False,
+) -> Any:
+    """``value`` (JSON data) with the person's values replaced; its customer id by
+    ``replacement`` where a key says it is one (with ``everywhere``, wherever it appears: the
+    data is known to be about the person)."""
     if isinstance(value, Mapping):
-        inside_customer = key == "customer"
         result = {}
         for k, v in value.items():
-            if inside_customer and k == "id" and str(v) == person.external_id:
+            if key == "customer" and k == "id" and str(v) == person.external_id:
                 result[k] = replacement
             else:
-                result[k] = redact_value(v, person, replacement, str(k))
+                result[k] = redact_value(v, person, replacement, str(k), everywhere=everywhere)
         return result
     if isinstance(value, list):
-        return [redact_value(v, person, replacement, key) for v in value]
+        return [redact_value(v, person, replacement, key, everywhere=everywhere) for v in value]
     if isinstance(value, bool) or value is None:
         return value
-    if key in CUSTOMER_ID_KEYS and str(value) == person.external_id:
+    if str(value) == person.external_id and (everywhere or key in CUSTOMER_ID_KEYS):
         return replacement
     if isinstance(value, str):
         if value == person.external_id:
             return replacement
-        if person.needles() and any(n in value.lower() for n in person.needles()):
+        if everywhere or any(n in value.lower() for n in person.needles()):
             return person.replace_in(value, replacement)
     return value
 
@@ -113,18 +121,46 @@ def _blank(value: Any) -> Any:
     return value if value is None or isinstance(value, bool) else ERASED
 
 
-def redact_text(text: str, person: Person, replacement: str, *, whole: bool = False) -> str:
-    """Stored text with the person's values replaced: JSON text value by value (with
-    ``whole``, everything under :data:`PERSON_KEYS` too, once it names the person)."""
+def names_customer(value: Any, person: Person, topic: str | None = None, key: str = "") -> bool:
+    """Whether JSON data names the person's customer id where an id of a customer goes: a
+    customer id key, a customer object's ``id``, an object typed ``customer``, a Shopify
+    customer gid, or the top-level ``id`` of a delivery whose topic is about customers."""
+    ext = person.external_id
+    if isinstance(value, Mapping):
+        if str(value.get("id")) == ext and (
+            key == "customer"
+            or value.get("type") == "customer"
+            or (key == "" and topic is not None and "customer" in topic)
+        ):
+            return True
+        return any(names_customer(v, person, topic, str(k)) for k, v in value.items())
+    if isinstance(value, list):
+        return any(names_customer(v, person, topic, key) for v in value)
+    if isinstance(value, bool) or value is None:
+        return False
+    if key in CUSTOMER_ID_KEYS and str(value) == ext:
+        return True
+    return isinstance(value, str) and value == f"gid://shopify/Customer/{ext}"
+
+
+def redact_text(
+    text: str, person: Person, replacement: str, *, whole: bool = False, topic: str | None = None
+) -> str:
+    """Stored text with the person's values replaced: JSON text value by value. With
+    ``whole`` (a stored body: a platform delivery, a guest order), a body that names the person
+    (``topic`` tells what it is about) loses every mention of the customer id and everything
+    under :data:`PERSON_KEYS`."""
     try:
         data = json.loads(text)
     except ValueError:
         data = None
     if isinstance(data, dict | list):
         cleaned = redact_value(data, person, replacement)
-        if cleaned == data:
+        about = cleaned != data or (whole and names_customer(data, person, topic))
+        if not about:
             return text
         if whole:
+            cleaned = redact_value(cleaned, person, replacement, everywhere=True)
             cleaned = forget_person_keys(cleaned)
         return json.dumps(cleaned)
     return person.replace_in(text, replacement)

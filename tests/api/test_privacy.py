@@ -26,6 +26,7 @@ from loyalty.offers import publish
 from loyalty.reports import summary
 from loyalty.settings import Secret, Settings
 from models import (
+    AuditEntry,
     Coupon,
     CouponStatus,
     EntryKind,
@@ -37,7 +38,7 @@ from models import (
     ModelVersion,
     Product,
 )
-from tests.support import ADMIN_KEY, STOREFRONT_KEY
+from tests.support import ADMIN_KEY, STOREFRONT_KEY, gql
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -368,3 +369,25 @@ async def test_the_privacy_topics_of_shopify(client):
     for needle in (EMAIL, NAME, CUSTOMER_ID):
         assert await text_columns_holding(needle) == [], needle
     assert await check.violations() == []
+
+
+async def test_an_export_through_the_api_is_the_members_document_and_is_audited(database):
+    member = await Member.create(
+        external_id="cust-7",
+        email="x7@example.com",
+        email_normalized="x7@example.com",
+        referral_code="REF7",
+    )
+    query = "query($id: ID!) { exportMember(id: $id) }"
+
+    found = await gql(database, query, {"id": encode_id("Member", member.id)})
+    missing = await gql(database, query, {"id": encode_id("Member", 999)})
+
+    assert found["exportMember"]["member"]["external_id"] == "cust-7"
+    assert "orders" in found["exportMember"]["tables"]
+    assert missing == {"exportMember": None}
+    entries = await AuditEntry.all().order_by("id")
+    assert [(e.operation, e.target) for e in entries] == [
+        ("exportMember", f"Member:{member.id}"),
+        ("exportMember", "Member:999"),
+    ]

@@ -6,6 +6,11 @@ operation added later is audited without code of its own. A call that answers us
 fails) changed nothing and is not recorded; one that succeeds appends one entry (one INSERT):
 actor (key fingerprint, or the member of a member token), operation, target, the input with
 personal values fingerprinted, and the field changes the domain reported while it ran.
+
+The entry is written after the operation's own transaction has committed (the transport does
+not hold the domain's transactions): a crash in between loses the entry, never the change, and
+a failure to write it is logged rather than answered as an error. Mutations are async
+resolvers (they all reach the database), which is what the extension wraps.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -25,6 +31,7 @@ from strawberry.utils.str_converters import to_camel_case
 from api.context import Context, Info, Role
 from loyalty.privacy import audit
 
+log = logging.getLogger(__name__)
 EXEMPT: dict[str, str] = {}
 """Mutation fields deliberately not audited, each with the reason (none so far)."""
 _GLOBAL_ID = re.compile(r"^[A-Za-z]+:\d{1,18}$")
@@ -104,13 +111,17 @@ class Audited(FieldExtension):
             return result
         context = info.context
         arguments = plain(kwargs)
-        await audit.record(
-            actor=actor(context),
-            operation=info.field_name,
-            target=target(changes, arguments, result),
-            input=audit.redacted(arguments, context.settings),
-            changes=changes,
-        )
+        try:
+            await audit.record(
+                actor=actor(context),
+                operation=info.field_name,
+                target=target(changes, arguments, result),
+                input=audit.redacted(arguments, context.settings),
+                changes=changes,
+            )
+        except Exception:
+            # The change is committed: answering an error would invite a retry of it.
+            log.exception("could not record %s in the audit log", info.field_name)
         return result
 
 

@@ -76,7 +76,7 @@ _MEMBER_ORDERED = (
     "UPDATE members SET lifetime_spend_cents = lifetime_spend_cents + $1, "
     "last_order_at = CASE WHEN last_order_at IS NULL OR last_order_at < $2 "
     "THEN $2 ELSE last_order_at END "
-    "WHERE id = $3 RETURNING referred_by_id"
+    "WHERE id = $3 AND erased_at IS NULL RETURNING referred_by_id"
 )
 
 
@@ -115,7 +115,12 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
     categories = {sku: category for sku, (_, category) in products.items()}
 
     async def write(conn: BaseDBAsyncClient) -> OrderResult:
-        [member] = await db.fetch(conn, _MEMBER_ORDERED, eligible, placed_at, member_id)
+        ordered = await db.fetch(conn, _MEMBER_ORDERED, eligible, placed_at, member_id)
+        if not ordered:  # erased since it was looked up
+            raise NotFound(
+                "member not found", field="memberExternalId", code=ErrorCode.MEMBER_NOT_FOUND
+            )
+        [member] = ordered
         context = await earning_context(
             member_id, lines, placed_at, conn, config=config, categories=categories
         )

@@ -19,7 +19,7 @@ from tortoise.fields.relational import ForeignKeyFieldInstance, OneToOneFieldIns
 from tortoise.models import Model
 
 from loyalty import cli, db, orders, rewards
-from loyalty.errors import ErrorCode, InvalidInput
+from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.members import reminders, tokens
 from loyalty.ops import jobs
 from loyalty.platforms import inbox
@@ -33,6 +33,7 @@ from models import (
     Member,
     MemberOffer,
     ModelVersion,
+    Order,
     OutboxEvent,
     Product,
     RewardKind,
@@ -287,3 +288,27 @@ async def test_loyalty_member_export_prints_the_document(settings, environment, 
 async def _run(argv: list[str]) -> int:
     """The command in a thread: it runs its own event loop, as from a shell."""
     return await asyncio.to_thread(cli.main, argv)
+
+
+async def test_an_order_in_flight_when_its_member_is_erased_does_not_credit_it(
+    database, monkeypatch
+):
+    from loyalty.orders import record
+    from loyalty.privacy import erasure
+
+    member = await enroll("cust-1")
+    looked_up = record.ensure_products
+
+    async def erased_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        await erasure.erase(database, member.id, "asked")
+        return await looked_up(*args, **kwargs)
+
+    monkeypatch.setattr(record, "ensure_products", erased_meanwhile)
+
+    with pytest.raises(NotFound) as refused:
+        await order(database, "o-1")
+
+    assert refused.value.code is ErrorCode.MEMBER_NOT_FOUND
+    erased = await Member.get(id=member.id)
+    assert erased.balance == 0 and erased.lifetime_spend_cents == 0
+    assert not await Order.exists(external_id="o-1")

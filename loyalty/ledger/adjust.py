@@ -25,8 +25,15 @@ async def adjust_points(
     if key is not None and not 0 < len(key) <= 200:
         raise InvalidInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
     entry_key = keys.adjustment(key)
-    if await Member.get_or_none(id=member_id) is None:
+    member = await Member.get_or_none(id=member_id)
+    if member is None:
         raise NotFound("member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND)
+    if member.erased_at is not None:
+        raise InvalidInput(
+            "this member was erased: it holds no points",
+            field="memberId",
+            code=ErrorCode.MEMBER_ERASED,
+        )
 
     async def write(conn: BaseDBAsyncClient) -> ledger.Posted:
         if points > 0:

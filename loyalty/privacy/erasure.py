@@ -37,7 +37,7 @@ from tortoise.models import Model
 from loyalty import db, ledger
 from loyalty.errors import InvalidInput
 from loyalty.ledger import keys
-from loyalty.members import lookup, tokens
+from loyalty.members import lookup, reminders, tokens
 from loyalty.members.enrolment import normalize_email
 from loyalty.privacy import audit
 from loyalty.privacy.export import Link, linked_ids, member_links
@@ -138,14 +138,7 @@ async def erase(
             using_db=conn,
         )
         version = await tokens.revoke(conn, member_id)
-        await db.execute(
-            conn,
-            "INSERT INTO marketing_preferences (member_id, opted_out, updated_at) "
-            "VALUES ($1, $2, $3) ON CONFLICT (member_id) DO UPDATE SET opted_out = $2",
-            member_id,
-            True,
-            now,
-        )
+        await reminders.write_opt_out(conn, member_id, True, now)
         await MemberOffer.filter(member_id=member_id).using_db(conn).delete()
         await _scrub_linked(conn, member_id, person, tombstone)
         await _scrub_guest_orders(conn, person, tombstone, normalize_email(row.email))

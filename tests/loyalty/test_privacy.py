@@ -20,6 +20,7 @@ from tortoise.models import Model
 
 from loyalty import cli, db, orders, rewards
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
+from loyalty.ledger import check
 from loyalty.members import reminders, tokens
 from loyalty.ops import jobs
 from loyalty.platforms import inbox
@@ -312,3 +313,24 @@ async def test_an_order_in_flight_when_its_member_is_erased_does_not_credit_it(
     erased = await Member.get(id=member.id)
     assert erased.balance == 0 and erased.lifetime_spend_cents == 0
     assert not await Order.exists(external_id="o-1")
+
+
+async def test_an_erased_member_earns_nothing_more(database):
+    from loyalty import members
+    from loyalty.ledger import adjust
+    from loyalty.privacy import erasure
+
+    referrer = await enroll("cust-r")
+    await members.enroll(
+        members.EnrollInput("cust-n", "new@example.com", referral_code=referrer.referral_code),
+        database,
+    )
+    await erasure.erase(database, referrer.id, "asked")
+
+    with pytest.raises(InvalidInput) as refused:
+        await adjust.adjust_points(referrer.id, 10, "goodwill")
+    await order(database, "o-1", member_external_id="cust-n", amount="100.00")
+
+    assert refused.value.code is ErrorCode.MEMBER_ERASED
+    assert (await Member.get(id=referrer.id)).balance == 0
+    assert await check.violations() == []

@@ -391,3 +391,28 @@ async def test_an_export_through_the_api_is_the_members_document_and_is_audited(
         ("exportMember", f"Member:{member.id}"),
         ("exportMember", "Member:999"),
     ]
+
+
+async def test_revoked_tokens_answer_401_and_a_token_issued_later_works(client):
+    member = await Member.create(
+        external_id="cust-6",
+        email="x6@example.com",
+        email_normalized="x6@example.com",
+        referral_code="REF6",
+    )
+    issue = 'mutation { issueMemberToken(externalId: "cust-6") { token } }'
+    old = (await data(client, STOREFRONT_KEY, issue))["issueMemberToken"]["token"]
+    assert (await post(client, old, "{ me { externalId } }")).status_code == 200
+
+    revoked = await data(
+        client,
+        ADMIN_KEY,
+        "mutation($id: ID!) { revokeMemberTokens(memberId: $id) { tokenVersion } }",
+        {"id": encode_id("Member", member.id)},
+    )
+    refused = await post(client, old, "{ me { externalId } }")
+    new = (await data(client, STOREFRONT_KEY, issue))["issueMemberToken"]["token"]
+
+    assert revoked["revokeMemberTokens"]["tokenVersion"] == 1
+    assert refused.status_code == 401
+    assert await data(client, new, "{ me { externalId } }") == {"me": {"externalId": "cust-6"}}

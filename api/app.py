@@ -58,7 +58,7 @@ class Authenticated:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            caller = authenticate(Headers(scope=scope).get("authorization"), self.settings)
+            caller = await authenticate(Headers(scope=scope).get("authorization"), self.settings)
         except Unauthenticated as exc:
             refused(401, scope["path"], str(exc))
             response = JSONResponse({"errors": [{"message": str(exc)}]}, status_code=401)

@@ -13,8 +13,9 @@ class Unauthenticated(Exception):
     """A credential was sent but it is wrong or expired: answer 401."""
 
 
-def authenticate(header: str | None, settings: Settings) -> tuple[Role, int | None]:
-    """Admin key, storefront key or member token; no header is the public role."""
+async def authenticate(header: str | None, settings: Settings) -> tuple[Role, int | None]:
+    """Admin key, storefront key or member token (valid and not revoked); no header is the
+    public role."""
     if not header:
         return Role.PUBLIC, None
     scheme, _, credential = header.partition(" ")
@@ -26,6 +27,6 @@ def authenticate(header: str | None, settings: Settings) -> tuple[Role, int | No
     if hmac.compare_digest(credential.encode(), settings.storefront_key.value.encode()):
         return Role.STOREFRONT, None
     try:
-        return Role.MEMBER, tokens.verify(credential, settings)
+        return Role.MEMBER, await tokens.check(credential, settings)
     except tokens.InvalidToken as exc:
         raise Unauthenticated("invalid or expired token") from exc

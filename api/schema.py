@@ -17,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from api.audit import audit_fields
 from api.events.mutations import EventMutation
 from api.events.queries import EventQuery
 from api.inbox.mutations import InboxMutation
@@ -27,6 +28,8 @@ from api.members.mutations import MemberMutation
 from api.members.queries import MemberQuery
 from api.orders.mutations import OrderMutation
 from api.orders.queries import OrderQuery
+from api.privacy.mutations import PrivacyMutation
+from api.privacy.queries import PrivacyQuery
 from api.program.mutations import ProgramMutation
 from api.program.queries import ProgramQuery
 from api.reports.queries import ReportQuery
@@ -53,12 +56,24 @@ Query = merge_types(
         SegmentQuery,
         EventQuery,
         InboxQuery,
+        PrivacyQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (MemberMutation, OrderMutation, RewardMutation, ProgramMutation, EventMutation, InboxMutation),
+    (
+        MemberMutation,
+        OrderMutation,
+        RewardMutation,
+        ProgramMutation,
+        EventMutation,
+        InboxMutation,
+        PrivacyMutation,
+    ),
 )
+# Every mutation is audited (api/audit.py), and so is reading a member's export.
+audit_fields(Mutation)
+audit_fields(Query, ["exportMember"])
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:

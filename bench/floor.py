@@ -99,7 +99,7 @@ async def me(request: Request) -> Response:
     """The member's balance, tier, last transactions and offers, for a member token."""
     settings: Settings = request.app.state.settings
     try:
-        role, member_id = authenticate(request.headers.get("authorization"), settings)
+        role, member_id = await authenticate(request.headers.get("authorization"), settings)
     except Unauthenticated as exc:
         return JSONResponse({"errors": [{"message": str(exc)}]}, status_code=401)
     await request.json()  # the real app parses the body too
@@ -128,7 +128,7 @@ async def record_order(request: Request) -> Response:
     """One order's rows written with the raw driver, for a staff key."""
     settings: Settings = request.app.state.settings
     try:
-        role, _ = authenticate(request.headers.get("authorization"), settings)
+        role, _ = await authenticate(request.headers.get("authorization"), settings)
     except Unauthenticated as exc:
         return JSONResponse({"errors": [{"message": str(exc)}]}, status_code=401)
     if role not in STAFF:

@@ -1,5 +1,5 @@
-"""The batch commands of ``loyalty``: check, migrate, jobs, dispatch, sync, import, retrain,
-evaluate.
+"""The batch commands of ``loyalty``: check, migrate, jobs, dispatch, sync, member export,
+import, retrain, evaluate.
 
 ``loyalty serve`` is added by ``api.cli``, the console entry point: the domain does not start
 web servers."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -75,6 +76,26 @@ def migrate(_: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(db.migrate(settings))
     print(f"schema up to date on {settings.database_url}")
     return 0
+
+
+async def _export_member(settings: Settings, external_id: str) -> int:
+    from loyalty.errors import LoyaltyError
+    from loyalty.privacy import export
+
+    await db.init(settings)
+    try:
+        document = await export.export_by_external_id(external_id)
+    except LoyaltyError as exc:
+        print(f"no member with externalId {external_id!r}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await db.close()
+    print(json.dumps(document, indent=2, sort_keys=True))
+    return 0
+
+
+def member_export(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_export_member(settings, args.external_id))
 
 
 def import_data(args: argparse.Namespace, settings: Settings) -> int:
@@ -168,6 +189,12 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
     s.add_argument("platform", choices=["shopify", "woocommerce", "bigcommerce"])
     s.add_argument("--since", required=True, help="ISO date or date-time (UTC without an offset)")
     s.set_defaults(run=sync)
+    m = sub.add_parser("member", help="one member's data").add_subparsers(
+        dest="member_command", required=True
+    )
+    x = m.add_parser("export", help="print everything held about a member as JSON")
+    x.add_argument("external_id", help="the shop's customer id of the member")
+    x.set_defaults(run=member_export)
     i = sub.add_parser("import", help="load a data set into the database")
     i.add_argument("dataset", choices=["completejourney"])
     i.add_argument("--households", type=int, default=None, help="only the first N households")

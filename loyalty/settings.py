@@ -98,6 +98,12 @@ class Settings:
     lot_expiry_days: int = 365
     pending_days: int = 0
     token_ttl_seconds: int = 3600
+    # How stale a process's view of revoked member tokens may be (other processes' revocations;
+    # the process that revokes sees its own at once).
+    token_revocation_seconds: int = 5
+    # Raw platform deliveries and delivered outgoing events older than this are deleted by
+    # ``loyalty jobs run``; 0 keeps them.
+    retention_days: int = 0
     reminder_days: int = 28
     inactivity_days: int = 0
     referral_welcome_points: int = 100
@@ -216,6 +222,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         lot_expiry_days=_int(env, "LOYALTY_LOT_EXPIRY_DAYS", 365),
         pending_days=_int(env, "LOYALTY_PENDING_DAYS", 0),
         token_ttl_seconds=_int(env, "LOYALTY_TOKEN_TTL_SECONDS", 3600, minimum=1),
+        token_revocation_seconds=_int(env, "LOYALTY_TOKEN_REVOCATION_SECONDS", 5),
+        retention_days=_int(env, "LOYALTY_RETENTION_DAYS", 0),
         reminder_days=_int(env, "LOYALTY_REMINDER_DAYS", 28, minimum=1),
         inactivity_days=_int(env, "LOYALTY_INACTIVITY_DAYS", 0),
         referral_welcome_points=_int(env, "LOYALTY_REFERRAL_WELCOME_POINTS", 100),

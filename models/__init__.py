@@ -8,6 +8,7 @@ from models.ledger import EntryKind, LedgerEntry, Lot, LotUse, PendingCredit, Pe
 from models.members import Member
 from models.offers import MemberOffer, ModelVersion
 from models.orders import EarlyCancellation, Order, OrderLine, Refund
+from models.privacy import AuditEntry, Erasure, TokenRevocation
 from models.program import (
     Action,
     ActionRule,
@@ -29,6 +30,7 @@ from models.sync import SyncCursor
 __all__ = [
     "Action",
     "ActionRule",
+    "AuditEntry",
     "Campaign",
     "Coupon",
     "CouponStatus",
@@ -38,6 +40,7 @@ __all__ = [
     "EarningCap",
     "EarningRule",
     "EntryKind",
+    "Erasure",
     "EventDelivery",
     "GuestOrder",
     "GuestRefund",
@@ -68,4 +71,5 @@ __all__ = [
     "Tier",
     "TierBasis",
     "TierWindow",
+    "TokenRevocation",
 ]

@@ -21,6 +21,7 @@ class EntryKind(StrEnum):
     REVERSAL = "reversal"
     ADJUST = "adjust"
     DONATE = "donate"
+    ERASE = "erase"  # closes the balance of an erased member
 
 
 class LedgerEntry(Model):

@@ -26,6 +26,12 @@ class Member(Model):
     )
     referred_by_id: int | None
     last_order_at = fields.DatetimeField(null=True)
+    # Member tokens carry the version they were issued under; raising it revokes them all.
+    token_version = fields.IntField(default=0, db_default=0)
+    # Set when the member was erased (its personal data is gone) ...
+    erased_at = fields.DatetimeField(null=True)
+    # ... or when the shop deleted the customer: orders no longer earn.
+    closed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

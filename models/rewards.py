@@ -25,6 +25,7 @@ class CouponStatus(StrEnum):
     USED = "used"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    VOIDED = "voided"  # open when its member was erased; its points are not returned
 
 
 class Reward(Model):

@@ -225,6 +225,25 @@ OPERATIONS: dict[str, Operation] = {
         hidden=frozenset({MEMBER}),
         hidden_code="MEMBER_NOT_FOUND",
     ),
+    # privacy and accountability (admin)
+    "exportMember": Operation(
+        "query($id: ID!) { exportMember(id: $id) }",
+        frozenset({ADMIN}),
+        lambda t: {"id": t.member_b},
+    ),
+    "auditLog": Operation("{ auditLog { edges { cursor } } }", frozenset({ADMIN})),
+    "eraseMember": Operation(
+        'mutation($id: ID!) { eraseMember(id: $id, reason: "asked") '
+        "{ alreadyErased userErrors { code } } }",
+        frozenset({ADMIN}),
+        lambda t: {"id": t.member_b},
+    ),
+    "revokeMemberTokens": Operation(
+        "mutation($id: ID!) { revokeMemberTokens(memberId: $id) "
+        "{ tokenVersion userErrors { code } } }",
+        frozenset({ADMIN}),
+        lambda t: {"id": t.member_b},
+    ),
 }
 
 SETUP = """mutation {

@@ -238,6 +238,7 @@ PAGED = {
         "query($n: Int) { webhookInbox(first: $n) { edges { cursor } } }",
     ),
     "Query.rewards": ("public", "query($n: Int) { rewards(first: $n) { edges { cursor } } }"),
+    "Query.auditLog": ("admin", "query($n: Int) { auditLog(first: $n) { edges { cursor } } }"),
     "Member.transactions": (
         "member",
         "query($n: Int) { me { transactions(first: $n) { edges { cursor } } } }",

@@ -80,7 +80,7 @@ class MemberMutation:
     async def issue_member_token(self, info: Info, external_id: str) -> IssueMemberTokenPayload:
         context = require(info, *STAFF)
         member = await members.by_external_id(external_id, field="externalId")
-        token, expires_at = tokens.issue(member.id, context.settings)
+        token, expires_at = tokens.issue(member.id, context.settings, version=member.token_version)
         shaped = MemberType.from_row(member)
         return IssueMemberTokenPayload(token=token, expires_at=expires_at, member=shaped)
 

@@ -81,6 +81,12 @@ class MemberType:
     referral_code: str
     created_at: datetime
     last_order_at: datetime | None
+    erased_at: datetime | None = strawberry.field(
+        description="When the member was erased: its personal data is gone."
+    )
+    closed_at: datetime | None = strawberry.field(
+        description="When the shop deleted the customer: its orders no longer earn."
+    )
 
     @classmethod
     def from_row(cls, row: Member) -> MemberType:
@@ -98,6 +104,8 @@ class MemberType:
             referral_code=row.referral_code,
             created_at=row.created_at,
             last_order_at=row.last_order_at,
+            erased_at=row.erased_at,
+            closed_at=row.closed_at,
         )
 
     @strawberry.field(description="Ledger entries, newest first.")

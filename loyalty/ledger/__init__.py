@@ -9,7 +9,9 @@ Invariants (checked by the tests and by ``loyalty check``):
 3. The sum of ``remaining`` over a member's lots equals the balance.
 4. One idempotency key, one effect: an entry's key is unique, so a retried order, webhook,
    action or request changes the ledger once, concurrently too.
-5. Entries are never updated or deleted; corrections are new entries (reversal, adjust).
+5. Entries are never updated or deleted; corrections are new entries (reversal, adjust). The
+   one exception is personal text in an entry's ``source`` (an adjustment's reason), which
+   erasing the member replaces (``loyalty.privacy.erasure``); points and keys never change.
 6. ``member.shortfall`` (points a refund could not take back) equals the shortfall its
    entries recorded less what later returns ``settled``; points given back to a member pay
    that debt first, so a refunded order's points cannot come back through a cancelled coupon.
@@ -58,7 +60,14 @@ CREDIT_KINDS = frozenset(
     }
 )
 DEBIT_KINDS = frozenset(
-    {EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.REVERSAL, EntryKind.ADJUST, EntryKind.DONATE}
+    {
+        EntryKind.REDEEM,
+        EntryKind.EXPIRE,
+        EntryKind.REVERSAL,
+        EntryKind.ADJUST,
+        EntryKind.DONATE,
+        EntryKind.ERASE,  # closes the balance of an erased member
+    }
 )
 
 

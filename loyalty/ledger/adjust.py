@@ -8,6 +8,7 @@ from loyalty import db, ledger
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.ledger import keys
 from loyalty.limits import MAX_POINTS
+from loyalty.privacy import audit
 from models import EntryKind, Member
 
 
@@ -24,8 +25,15 @@ async def adjust_points(
     if key is not None and not 0 < len(key) <= 200:
         raise InvalidInput("idempotencyKey must be 1 to 200 characters", field="idempotencyKey")
     entry_key = keys.adjustment(key)
-    if await Member.get_or_none(id=member_id) is None:
+    member = await Member.get_or_none(id=member_id)
+    if member is None:
         raise NotFound("member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND)
+    if member.erased_at is not None:
+        raise InvalidInput(
+            "this member was erased: it holds no points",
+            field="memberId",
+            code=ErrorCode.MEMBER_ERASED,
+        )
 
     async def write(conn: BaseDBAsyncClient) -> ledger.Posted:
         if points > 0:
@@ -51,4 +59,12 @@ async def adjust_points(
         found = await ledger.existing(entry_key)
         return None if found is None else ledger.Posted(found, created=False)
 
-    return await db.atomic_idempotent(write, replay)
+    posted = await db.atomic_idempotent(write, replay)
+    if posted.created:
+        entry = posted.entry
+        audit.changed(
+            audit.target_name("Member", member_id),
+            {"balance": entry.balance_after - entry.points},
+            {"balance": entry.balance_after},
+        )
+    return posted

@@ -66,3 +66,8 @@ def redemption(member_id: int, request_key: str | None) -> str:
 def coupon_cancel(coupon_id: int) -> str:
     """The points a cancelled coupon gives back (its entries add ``:0``, ``:1``, ...)."""
     return f"coupon-cancel:{coupon_id}"
+
+
+def erasure(member_id: int) -> str:
+    """The entry that closes an erased member's balance."""
+    return f"erase:{member_id}"

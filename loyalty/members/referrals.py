@@ -79,6 +79,8 @@ async def on_order(
     )
     if earned >= settings.referral_yearly_cap:
         return
+    if not await Member.filter(id=referred_by_id, erased_at__isnull=True).using_db(conn).exists():
+        return  # an erased member earns nothing more
     await ledger.credit(
         conn,
         referred_by_id,

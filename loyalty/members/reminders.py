@@ -83,8 +83,15 @@ async def set_opt_out(member_id: int, opt_out: bool, now: datetime) -> bool:
     """Opt a member out of (or back into) marketing reminders; the new setting."""
     if not await Member.exists(id=member_id):
         raise NotFound("member not found", field="memberId", code=ErrorCode.MEMBER_NOT_FOUND)
-    await db.execute(db.connection(), _OPT_OUT, member_id, opt_out, now)
+    await write_opt_out(db.connection(), member_id, opt_out, now)
     return opt_out
+
+
+async def write_opt_out(
+    conn: BaseDBAsyncClient, member_id: int, opt_out: bool, now: datetime
+) -> None:
+    """Set a member's marketing opt-out inside the caller's transaction."""
+    await db.execute(conn, _OPT_OUT, member_id, opt_out, now)
 
 
 async def opted_out(member_id: int) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from tortoise.transactions import in_transaction
 
-from models import MemberOffer, ModelVersion, OrderLine
+from models import Member, MemberOffer, ModelVersion, OrderLine
 from recommend.base import Recommender
 from recommend.baselines import GlobalPopularity
 from recommend.evaluation import evaluate_model, relevant_products, temporal_split
@@ -44,10 +44,14 @@ class RetrainResult:
 
 
 async def load_interactions() -> pd.DataFrame:
-    """Order lines as ``member_id, product_id, timestamp, quantity`` (refunds not subtracted)."""
+    """Order lines as ``member_id, product_id, timestamp, quantity`` (refunds not subtracted);
+    erased members' lines are left out."""
     rows = await OrderLine.all().values_list(
         "order__member_id", "product_id", "order__placed_at", "quantity"
     )
+    erased = set(await Member.filter(erased_at__isnull=False).values_list("id", flat=True))
+    if erased:
+        rows = [row for row in rows if row[0] not in erased]
     frame = pd.DataFrame(rows, columns=["member_id", "product_id", "timestamp", "quantity"])
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_localize(None)
     return frame

@@ -16,6 +16,7 @@ from loyalty import db, ledger, rewards
 from loyalty.events import dispatch
 from loyalty.members import reminders
 from loyalty.orders import guests, pending
+from loyalty.privacy import retention
 from loyalty.programme import actions, tiers
 from loyalty.settings import Settings
 from models import Lot, Member
@@ -35,6 +36,7 @@ class JobReport:
     reminders: int = 0
     purged_guest_orders: int = 0
     events: dispatch.DispatchReport = field(default_factory=dispatch.DispatchReport)
+    pruned: retention.Pruned = field(default_factory=retention.Pruned)
 
     def __str__(self) -> str:
         return (
@@ -43,7 +45,7 @@ class JobReport:
             f"{self.expired_coupons} coupons; {self.birthdays} birthday bonuses; "
             f"{self.tier_changes} tier changes; {self.reminders} reminders; "
             f"{self.purged_guest_orders} guest orders past their claim window dropped; "
-            f"{self.events}"
+            f"{self.events}; {self.pruned}"
         )
 
 
@@ -88,7 +90,8 @@ async def run(
 ) -> JobReport:
     """Every job due at ``now`` (the clock is injectable so tests can move it).
 
-    Reminders follow ``settings.reminder_days``; events go out when ``webhook_urls`` are given.
+    Reminders follow ``settings.reminder_days``; events go out when ``webhook_urls`` are given;
+    retention (``settings.retention_days``) prunes old deliveries and sent events last.
     """
     if webhook_urls:
         dispatch.signing_key(settings)  # refuse before any job runs, not after them all
@@ -107,5 +110,7 @@ async def run(
         report.events = await dispatch.dispatch_once(
             settings, now.astimezone(UTC), urls=webhook_urls, send=send
         )
+    # Last: events delivered just now are not old enough to go, whatever the setting.
+    report.pruned = await retention.prune(settings, now.astimezone(UTC))
     log.info("jobs at %s: %s", now.isoformat(), report)
     return report

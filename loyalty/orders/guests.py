@@ -90,7 +90,9 @@ async def claim_for_known_email(settings: Settings, email_normalized: str) -> Me
     that e-mail, or several: then it waits for a claim like any guest order)."""
     if not email_normalized or settings.guest_claim_days <= 0:
         return None
-    owners = await Member.filter(email_normalized=email_normalized).limit(2)
+    owners = await Member.filter(
+        email_normalized=email_normalized, closed_at__isnull=True, erased_at__isnull=True
+    ).limit(2)
     if len(owners) != 1:
         return None
     await claim(settings, owners[0])

@@ -69,13 +69,14 @@ def _check_currency(settings: Settings, currency: str | None) -> None:
 _LOOKUP = (
     "SELECT (SELECT id FROM orders WHERE external_id = $1) AS order_id, "
     "(SELECT id FROM members WHERE external_id = $2) AS member_id, "
+    "(SELECT closed_at FROM members WHERE external_id = $2) AS closed_at, "
     f"({TOKEN_SQL}) AS token"
 )
 _MEMBER_ORDERED = (
     "UPDATE members SET lifetime_spend_cents = lifetime_spend_cents + $1, "
     "last_order_at = CASE WHEN last_order_at IS NULL OR last_order_at < $2 "
     "THEN $2 ELSE last_order_at END "
-    "WHERE id = $3 RETURNING referred_by_id"
+    "WHERE id = $3 AND erased_at IS NULL RETURNING referred_by_id"
 )
 
 
@@ -102,13 +103,24 @@ async def record_order(settings: Settings, data: OrderInput) -> OrderResult:
         raise NotFound(
             "member not found", field="memberExternalId", code=ErrorCode.MEMBER_NOT_FOUND
         )
+    if looked["closed_at"] is not None:
+        raise InvalidInput(
+            "the shop deleted this customer: its orders no longer earn",
+            field="memberExternalId",
+            code=ErrorCode.MEMBER_CLOSED,
+        )
     placed_at = _placed_at(data.placed_at)
     config = await config_for(db.connection(), looked["token"])
     products = await ensure_products(lines)
     categories = {sku: category for sku, (_, category) in products.items()}
 
     async def write(conn: BaseDBAsyncClient) -> OrderResult:
-        [member] = await db.fetch(conn, _MEMBER_ORDERED, eligible, placed_at, member_id)
+        ordered = await db.fetch(conn, _MEMBER_ORDERED, eligible, placed_at, member_id)
+        if not ordered:  # erased since it was looked up
+            raise NotFound(
+                "member not found", field="memberExternalId", code=ErrorCode.MEMBER_NOT_FOUND
+            )
+        [member] = ordered
         context = await earning_context(
             member_id, lines, placed_at, conn, config=config, categories=categories
         )

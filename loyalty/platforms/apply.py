@@ -9,24 +9,29 @@ from tortoise.exceptions import IntegrityError
 
 from loyalty import members, orders
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
+from loyalty.members import closing
 from loyalty.money import to_cents
 from loyalty.orders import guests
 from loyalty.platforms.commands import (
     Cancel,
+    Close,
     Command,
     DescribeProducts,
     Enrol,
+    Erase,
     Ignore,
     KeepForClaim,
     Outcome,
+    Park,
     RecordOrder,
     Refund,
     Steps,
 )
+from loyalty.privacy import erasure
 from loyalty.settings import Settings
 from models import EarlyCancellation, InboxStatus, Member, Order
 
-APPLIED, IGNORED = InboxStatus.APPLIED, InboxStatus.IGNORED
+APPLIED, IGNORED, PARKED = InboxStatus.APPLIED, InboxStatus.IGNORED, InboxStatus.PARKED
 
 
 async def apply(settings: Settings, command: Command) -> Outcome:
@@ -34,6 +39,21 @@ async def apply(settings: Settings, command: Command) -> Outcome:
     match command:
         case Ignore(reason):
             return Outcome(IGNORED, reason)
+        case Park(reason):
+            return Outcome(PARKED, reason)
+        case Erase(external_id, email, reason):
+            # Reasons name members by id only: the customer's own id is what is being erased.
+            member = await Member.get_or_none(external_id=external_id)
+            if member is None:
+                await erasure.forget(erasure.Person(external_id, email, None))
+                return Outcome(IGNORED, "not a member: its deliveries and guest orders erased")
+            erased = await erasure.erase(settings, member.id, reason)
+            return Outcome(APPLIED, f"member {member.id} erased" + (" before" * erased.replayed))
+        case Close(external_id):
+            closed = await closing.close(external_id)
+            if closed is None:
+                return Outcome(IGNORED, f"customer {external_id} is not a member")
+            return Outcome(APPLIED, f"member {closed.id} closed: its orders no longer earn")
         case Enrol(member):
             if await _join(settings, member):
                 return Outcome(APPLIED, f"enrolled {member.external_id}")
@@ -148,9 +168,16 @@ async def _mark_cancelled(order_id: str, key: str) -> Order | None:
 
 
 async def _join(settings: Settings, customer: members.EnrollInput) -> bool:
-    """Enrol the customer unless it is a member already; whether it was enrolled now."""
+    """Enrol the customer unless it is a member already; whether it was enrolled now. A
+    customer whose member was erased is not enrolled again by a delivery."""
     if await Member.exists(external_id=customer.external_id.strip()):
         return False
+    if await erasure.erased_external_id(customer.external_id, settings):
+        raise InvalidInput(
+            "this customer's member was erased: only an explicit enrolment starts a new one",
+            field="memberExternalId",
+            code=ErrorCode.MEMBER_ERASED,
+        )
     try:
         await guests.enroll_and_claim(customer, settings)
     except InvalidInput as exc:

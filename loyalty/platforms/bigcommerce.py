@@ -38,7 +38,15 @@ from loyalty.members import EnrollInput
 from loyalty.money import CENT
 from loyalty.orders import LineInput, OrderInput, RefundInput
 from loyalty.platforms import fields
-from loyalty.platforms.commands import Cancel, Command, Enrol, Ignore, RecordOrder, Refund
+from loyalty.platforms.commands import (
+    Cancel,
+    Close,
+    Command,
+    Enrol,
+    Ignore,
+    RecordOrder,
+    Refund,
+)
 
 PLATFORM = "bigcommerce"
 REFUND_SCOPE = "store/order/refund/created"
@@ -46,7 +54,9 @@ ORDER_SCOPES = frozenset(
     {"store/order/created", "store/order/updated", "store/order/statusUpdated", REFUND_SCOPE}
 )
 CUSTOMER_SCOPES = frozenset({"store/customer/created", "store/customer/updated"})
-SCOPES = ORDER_SCOPES | CUSTOMER_SCOPES
+DELETED_SCOPE = "store/customer/deleted"
+"""The customer was deleted in the store: the member is closed (its orders no longer earn)."""
+SCOPES = ORDER_SCOPES | CUSTOMER_SCOPES | {DELETED_SCOPE}
 """The scopes a store's hooks are created for; any other is stored and ignored."""
 
 PAID = {
@@ -115,12 +125,15 @@ class Callback:
         return self.resource == "customer"
 
 
-def callback(topic: str, body: dict[str, Any]) -> Callback | Ignore:
-    """The order or customer a callback of this topic names, or why it asks for nothing."""
+def callback(topic: str, body: dict[str, Any]) -> Callback | Close | Ignore:
+    """The order or customer a callback of this topic names, or what it asks for without a
+    fetch (a deleted customer is closed; any other topic asks for nothing)."""
     if topic not in SCOPES:
         return Ignore(f"topic {topic!r} is not handled")
     data = fields.required(fields.obj(body.get("data"), "data"), "data")
     found = fields.required(fields.identifier(data.get("id"), "data.id"), "data.id")
+    if topic == DELETED_SCOPE:
+        return Close(found)
     return Callback("customer" if topic in CUSTOMER_SCOPES else "order", found)
 
 

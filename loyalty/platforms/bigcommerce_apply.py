@@ -18,7 +18,7 @@ from loyalty.platforms import bigcommerce
 from loyalty.platforms.apply import apply
 from loyalty.platforms.bigcommerce_api import BigCommerceApi, connect
 from loyalty.platforms.client import INTERACTIVE, Unavailable
-from loyalty.platforms.commands import Ignore, Outcome
+from loyalty.platforms.commands import Close, Ignore, Outcome
 from loyalty.settings import Settings
 from models import InboxStatus, Order
 
@@ -30,6 +30,8 @@ async def handle(settings: Settings, topic: str, body: dict[str, Any]) -> Outcom
     named = bigcommerce.callback(topic, body)
     if isinstance(named, Ignore):
         return Outcome(IGNORED, named.reason)
+    if isinstance(named, Close):
+        return await apply(settings, named)
     try:
         async with connect(settings, INTERACTIVE) as api:
             if named.is_customer:

@@ -63,6 +63,30 @@ class DescribeProducts:
 
 
 @dataclass(frozen=True)
+class Erase:
+    """The shop asks for the customer's personal data to be erased (``loyalty.privacy``)."""
+
+    external_id: str
+    email: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Close:
+    """The shop deleted the customer: its orders no longer earn, and the member is flagged."""
+
+    external_id: str
+
+
+@dataclass(frozen=True)
+class Park:
+    """The delivery asks for something a person must do (answer a data request): it waits in
+    the inbox with the reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Ignore:
     """The delivery asks for nothing (a test order, an unpaid one); the reason says why."""
 
@@ -77,7 +101,19 @@ class Steps:
     commands: tuple[Command, ...]
 
 
-Command = Enrol | RecordOrder | KeepForClaim | Refund | Cancel | DescribeProducts | Ignore | Steps
+Command = (
+    Enrol
+    | RecordOrder
+    | KeepForClaim
+    | Refund
+    | Cancel
+    | DescribeProducts
+    | Erase
+    | Close
+    | Park
+    | Ignore
+    | Steps
+)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,10 @@ Shopify's field names stop here. What earns, and what does not:
   Shopify's order lines carry a ``vendor`` but no product type; the product's ``product_type``
   is its category, for every variant's sku (``shopify-variant-<id>`` without one) and for
   ``shopify-product-<id>``.
+- The privacy topics: ``customers/redact`` erases the member (``loyalty.privacy.erasure``);
+  ``customers/delete`` closes it (its orders no longer earn); ``customers/data_request`` waits
+  in the inbox for the merchant to answer with the member's export; ``shop/redact`` waits there
+  too, with the reason: a whole shop's data is the operator's to remove, not a delivery's.
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ from loyalty.orders import LineInput, OrderInput, ProductInput, RefundInput
 from loyalty.platforms import fields
 from loyalty.platforms.commands import (
     Cancel,
+    Close,
     Command,
     DescribeProducts,
     Enrol,
+    Erase,
     Ignore,
     KeepForClaim,
+    Park,
     RecordOrder,
     Refund,
     Steps,
@@ -48,7 +55,16 @@ PLATFORM = "shopify"
 ORDER_TOPICS = frozenset({"orders/create", "orders/paid", "orders/updated"})
 CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update"})
 PRODUCT_TOPICS = frozenset({"products/create", "products/update"})
-TOPICS = ORDER_TOPICS | CUSTOMER_TOPICS | PRODUCT_TOPICS | {"orders/cancelled", "refunds/create"}
+PRIVACY_TOPICS = frozenset(
+    {"customers/redact", "customers/delete", "customers/data_request", "shop/redact"}
+)
+TOPICS = (
+    ORDER_TOPICS
+    | CUSTOMER_TOPICS
+    | PRODUCT_TOPICS
+    | PRIVACY_TOPICS
+    | {"orders/cancelled", "refunds/create"}
+)
 """The topics a shop subscribes to; any other is stored and ignored."""
 EARNING_STATUSES = frozenset({"paid", "partially_refunded"})
 CUSTOM_ITEM_SKU = "shopify-custom-item"
@@ -72,7 +88,33 @@ def command(topic: str, body: dict[str, Any], currency: str) -> Command:
         return Enrol(customer_input(body, "customer"))
     if topic in PRODUCT_TOPICS:
         return products_command(body)
+    if topic in PRIVACY_TOPICS:
+        return privacy_command(topic, body)
     return Ignore(f"topic {topic!r} is not handled")
+
+
+def privacy_command(topic: str, body: dict[str, Any]) -> Command:
+    """What a privacy topic asks for (see the module's docstring)."""
+    if topic == "shop/redact":
+        return Park(
+            "shop/redact: the shop uninstalled the app 48 hours ago; removing a whole shop's "
+            "data is the operator's decision (its database), not a delivery's"
+        )
+    if topic == "customers/delete":
+        return Close(fields.required(fields.identifier(body.get("id"), "id"), "id"))
+    customer = fields.required(fields.obj(body.get("customer"), "customer"), "customer")
+    external_id = fields.required(
+        fields.identifier(customer.get("id"), "customer.id"), "customer.id"
+    )
+    if topic == "customers/redact":
+        email = (fields.text(customer.get("email"), "customer.email") or "").strip()
+        return Erase(external_id, email, "Shopify customers/redact")
+    request = fields.obj(body.get("data_request"), "data_request") or {}
+    request_id = fields.identifier(request.get("id"), "data_request.id") or "without an id"
+    return Park(
+        f"customers/data_request {request_id}: answer it with the export of the member whose "
+        "externalId is this delivery's customer.id (exportMember, or loyalty member export)"
+    )
 
 
 def order_command(body: dict[str, Any], currency: str) -> Command:
@@ -94,7 +136,8 @@ def order_command(body: dict[str, Any], currency: str) -> Command:
         email = (fields.text(body.get("email"), "email") or "").strip()
         if not email:
             return Ignore("guest order without an e-mail: no one can claim it")
-        return Steps((KeepForClaim(order_input(body, ""), email), *refunds))
+        kept = KeepForClaim(order_input(body, ""), email)
+        return Steps((kept, *refunds)) if refunds else kept
     member = customer_input(customer, "customer")
     recorded = RecordOrder(order=order_input(body, member.external_id), customer=member)
     return Steps((recorded, *refunds)) if refunds else recorded

@@ -25,8 +25,9 @@ WooCommerce's field names stop here. A webhook body is the resource exactly as t
   ``customer_id`` 0 is a guest: the order is kept for whoever enrols with its
   ``billing.email`` (``loyalty.orders.guests``).
 - ``customer.created`` and ``customer.updated`` enrol the customer; an e-mail is optional.
-- ``order.deleted`` and ``customer.deleted`` (bodies of just ``{"id"}``) change nothing:
-  points follow refunds and cancellations, and a member stays a member.
+- ``order.deleted`` (a body of just ``{"id"}``) changes nothing: points follow refunds and
+  cancellations. ``customer.deleted`` (also just ``{"id"}``) closes the member: it keeps its
+  history, its orders no longer earn.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from loyalty.orders import LineInput, OrderInput, RefundInput
 from loyalty.platforms import fields
 from loyalty.platforms.commands import (
     Cancel,
+    Close,
     Command,
     Enrol,
     Ignore,
@@ -76,7 +78,7 @@ def command(topic: str, body: dict[str, Any], currency: str) -> Command:
     if topic == "order.deleted":
         return Ignore("a deleted order takes nothing back: refund or cancel it")
     if topic == "customer.deleted":
-        return Ignore("a customer deleted in the shop stays a member")
+        return Close(fields.required(fields.identifier(body.get("id"), "id"), "id"))
     return Ignore(f"topic {topic!r} is not handled")
 
 

@@ -12,6 +12,7 @@ from tortoise.models import Model
 
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.limits import MAX_POINTS
+from loyalty.privacy import audit
 from loyalty.programme.config import config_changed
 from models import (
     ActionRule,
@@ -58,8 +59,10 @@ async def _saved(record: M | None, what: str, values: dict[str, Any]) -> M:
     version, so every process reads the change on its next order."""
     if record is None:
         raise NotFound(f"{what} not found", field="id")
+    before = audit.snapshot(record)
     record.update_from_dict(values)
     await record.save()
+    audit.saved(record, before)
     await config_changed()
     return record
 
@@ -158,6 +161,9 @@ async def save_campaign(
 async def set_cap(period: Period, max_points: int | None) -> EarningCap | None:
     """Set (or with None remove) the cap on order points per order or per period."""
     if max_points is None:
+        removed = await EarningCap.get_or_none(period=period)
+        if removed is not None:
+            audit.changed(audit.target(removed), audit.snapshot(removed), {"max_points": None})
         await EarningCap.filter(period=period).delete()
         await config_changed()
         return None

@@ -10,6 +10,7 @@ from decimal import Decimal
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError, NotFound
 from loyalty.limits import MAX_POINTS
 from loyalty.money import to_cents
+from loyalty.privacy import audit
 from loyalty.programme.config import ProgramConfig, member_tier, program_config
 from models import (
     Member,
@@ -125,14 +126,17 @@ async def create_reward(data: RewardInput) -> Reward:
     _apply(reward, data)
     await _set_min_tier(reward, data)
     await reward.save()
+    audit.saved(reward, {})
     return reward
 
 
 async def update_reward(reward_id: int, data: RewardInput) -> Reward:
     reward = await get_reward(reward_id)
+    before = audit.snapshot(reward)
     _apply(reward, data)
     await _set_min_tier(reward, data)
     await reward.save()
+    audit.saved(reward, before)
     return reward
 
 

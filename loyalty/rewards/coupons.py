@@ -123,7 +123,7 @@ async def _coupon(code: str) -> Coupon | None:
 def _status_problem(coupon: Coupon, now: datetime) -> tuple[ErrorCode, str] | None:
     if coupon.status == CouponStatus.USED:
         return ErrorCode.COUPON_USED, "this coupon was already used"
-    if coupon.status == CouponStatus.CANCELLED:
+    if coupon.status in (CouponStatus.CANCELLED, CouponStatus.VOIDED):
         return ErrorCode.COUPON_CANCELLED, "this coupon was cancelled"
     if coupon.status == CouponStatus.EXPIRED or coupon.expires_at <= now:
         return ErrorCode.COUPON_EXPIRED, "this coupon has expired"

@@ -12,7 +12,17 @@ from loyalty.errors import ErrorCode, InvalidInput
 from loyalty.members import EnrollInput
 from loyalty.orders import RefundInput
 from loyalty.platforms import shopify
-from loyalty.platforms.commands import Cancel, Enrol, Ignore, KeepForClaim, RecordOrder, Refund
+from loyalty.platforms.commands import (
+    Cancel,
+    Close,
+    Enrol,
+    Erase,
+    Ignore,
+    KeepForClaim,
+    Park,
+    RecordOrder,
+    Refund,
+)
 from loyalty.platforms.inbox import parse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platforms" / "shopify"
@@ -93,7 +103,6 @@ def test_a_line_without_sku_falls_back_to_variant_then_product_then_custom_item(
             {"financial_status": "partially_paid"},
             "financial_status is partially_paid: points follow payment",
         ),
-        ({"cancelled_at": "2021-12-31T19:00:00-05:00"}, "cancelled order"),
         (
             {"customer": None, "email": None},
             "guest order without an e-mail: no one can claim it",
@@ -166,9 +175,34 @@ def test_the_customer_sample_enrols(name):
     )
 
 
+def test_a_cancelled_or_refunded_order_in_any_order_topic_reverses_the_rest():
+    for changes in (
+        {"cancelled_at": "2021-12-31T19:00:00-05:00"},
+        {"financial_status": "refunded"},
+    ):
+        body = {**paid(sample("orders_paid.json")), **changes}
+        assert shopify.command("orders/updated", body, "USD") == Cancel(
+            "shopify-820982911946154508", "shopify-cancel-820982911946154508"
+        )
+
+
 def test_topics_not_handled_are_ignored():
-    command = shopify.command("customers/redact", sample("customers_redact.json"), "USD")
-    assert command == Ignore("topic 'customers/redact' is not handled")
+    command = shopify.command("app/uninstalled", {"id": 1}, "USD")
+    assert command == Ignore("topic 'app/uninstalled' is not handled")
+
+
+def test_the_privacy_topics_erase_close_or_wait_for_the_merchant():
+    redact = shopify.command("customers/redact", sample("customers_redact.json"), "USD")
+    assert redact == Erase("191167", "john@example.com", "Shopify customers/redact")
+    deleted = shopify.command("customers/delete", sample("customers_delete.json"), "USD")
+    assert deleted == Close("706405506930370084")
+    request = shopify.command(
+        "customers/data_request", sample("customers_data_request.json"), "USD"
+    )
+    assert isinstance(request, Park) and request.reason.startswith("customers/data_request 9999:")
+    assert "191167" not in request.reason  # the customer's id stays in the body only
+    shop = shopify.command("shop/redact", sample("shop_redact.json"), "USD")
+    assert isinstance(shop, Park) and shop.reason.startswith("shop/redact:")
 
 
 def test_a_malformed_line_names_the_field_as_shopify_spells_it():

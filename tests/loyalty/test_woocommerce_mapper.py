@@ -17,6 +17,7 @@ from loyalty.orders import LineInput, OrderInput, RefundInput
 from loyalty.platforms import woocommerce
 from loyalty.platforms.commands import (
     Cancel,
+    Close,
     Enrol,
     Ignore,
     KeepForClaim,
@@ -169,14 +170,12 @@ def test_the_published_customer_enrols(topic):
     assert woocommerce.command(topic, sample("customer.json"), "USD") == Enrol(JOHN)
 
 
-def test_deletions_change_nothing():
+def test_a_deleted_order_changes_nothing_and_a_deleted_customer_is_closed():
     # A deleted resource's webhook body is just its id.
     assert woocommerce.command("order.deleted", {"id": 727}, "USD") == Ignore(
         "a deleted order takes nothing back: refund or cancel it"
     )
-    assert woocommerce.command("customer.deleted", {"id": 25}, "USD") == Ignore(
-        "a customer deleted in the shop stays a member"
-    )
+    assert woocommerce.command("customer.deleted", {"id": 25}, "USD") == Close("25")
     assert woocommerce.command("product.created", {"id": 93}, "USD") == Ignore(
         "topic 'product.created' is not handled"
     )

@@ -23,6 +23,7 @@ from models.program import (
     TierBasis,
     TierWindow,
 )
+from models.reports import ReportRollup, RollupMark
 from models.rewards import Coupon, CouponStatus, Donation, Reward, RewardKind
 from models.sync import SyncCursor
 
@@ -60,8 +61,10 @@ __all__ = [
     "Product",
     "ProgramVersion",
     "Refund",
+    "ReportRollup",
     "Reward",
     "RewardKind",
+    "RollupMark",
     "Subscription",
     "SyncCursor",
     "Tier",

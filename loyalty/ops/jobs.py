@@ -17,6 +17,7 @@ from loyalty.events import dispatch
 from loyalty.members import reminders
 from loyalty.orders import pending
 from loyalty.programme import actions, tiers
+from loyalty.reports import rollups
 from loyalty.settings import Settings
 from models import Lot, Member
 
@@ -34,13 +35,15 @@ class JobReport:
     tier_changes: int = 0
     reminders: int = 0
     events: dispatch.DispatchReport = field(default_factory=dispatch.DispatchReport)
+    rollups: rollups.RollReport = field(default_factory=rollups.RollReport)
 
     def __str__(self) -> str:
         return (
             f"released {self.released_points} pending points ({self.released_pending} orders); "
             f"expired {self.expired_points} points from {self.expired_lots} lots, "
             f"{self.expired_coupons} coupons; {self.birthdays} birthday bonuses; "
-            f"{self.tier_changes} tier changes; {self.reminders} reminders; {self.events}"
+            f"{self.tier_changes} tier changes; {self.reminders} reminders; {self.events}; "
+            f"{self.rollups}"
         )
 
 
@@ -103,5 +106,7 @@ async def run(
         report.events = await dispatch.dispatch_once(
             settings, now.astimezone(UTC), urls=webhook_urls, send=send
         )
+    # Last, so the rollups hold what the jobs above wrote (expiries, bonuses).
+    report.rollups = await rollups.roll(now.astimezone(UTC))
     log.info("jobs at %s: %s", now.isoformat(), report)
     return report

@@ -23,7 +23,7 @@ from models.program import (
     TierBasis,
     TierWindow,
 )
-from models.reports import ReportRollup, RollupMark
+from models.reports import MemberOrderTotals, ReportRollup, RollupMark
 from models.rewards import Coupon, CouponStatus, Donation, Reward, RewardKind
 from models.sync import SyncCursor
 
@@ -49,6 +49,7 @@ __all__ = [
     "MarketingPreference",
     "Member",
     "MemberOffer",
+    "MemberOrderTotals",
     "MemberTier",
     "ModelVersion",
     "Order",

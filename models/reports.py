@@ -35,3 +35,16 @@ class RollupMark(Model):
 
     class Meta:
         table = "report_rollup_marks"
+
+
+class MemberOrderTotals(Model):
+    """A member's orders in the rollups: how many, spend (subtotal less discounts and
+    refunds) and the latest one; the segments' RFM scores read these instead of the orders."""
+
+    member_id = fields.IntField(primary_key=True, generated=False)
+    orders = fields.IntField()
+    spend_cents = fields.BigIntField()
+    last_order_at = fields.DatetimeField()
+
+    class Meta:
+        table = "report_member_totals"

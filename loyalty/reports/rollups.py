@@ -35,13 +35,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from loyalty import db
 from loyalty.ledger import keys
@@ -51,6 +52,7 @@ from models import (
     EntryKind,
     LedgerEntry,
     Member,
+    MemberOrderTotals,
     Order,
     Refund,
     ReportRollup,
@@ -58,6 +60,7 @@ from models import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EPOCH_DAY = date(1970, 1, 1)
 SOURCES: tuple[type[Model], ...] = (Member, Order, Refund, LedgerEntry, Coupon, Donation)
@@ -142,17 +145,21 @@ def rows_from(marks: Marks, start: datetime | None, source: type[Model]) -> Rows
     return cond
 
 
-def rows_live(marks: Marks, cut: datetime, until: datetime, source: type[Model]) -> Rows:
-    """Rows a report reads live: not rolled up yet and dated before ``cut``, or dated in the
-    unfinished last day ``[cut, until)`` (whose rolled-up bucket the report leaves out)."""
+def rows_unrolled(marks: Marks, cut: datetime, source: type[Model]) -> Rows:
+    """Rows a report reads live by id: not rolled up yet, dated before ``cut``."""
 
     def cond(id_col: str, time_col: str, p: Params) -> str:
-        mark = p(marks.get(_table(source), 0))
-        c, u = p(cut), p(until)
-        return (
-            f"(({id_col} > {mark} AND {time_col} < {c}) "
-            f"OR ({time_col} >= {c} AND {time_col} < {u}))"
-        )
+        return f"({id_col} > {p(marks.get(_table(source), 0))} AND {time_col} < {p(cut)})"
+
+    return cond
+
+
+def rows_dated(cut: datetime, until: datetime) -> Rows:
+    """Rows a report reads live by date: the unfinished last day ``[cut, until)``, whose
+    rolled-up bucket it leaves out, rolled up or not."""
+
+    def cond(_: str, time_col: str, p: Params) -> str:
+        return f"({time_col} >= {p(cut)} AND {time_col} < {p(until)})"
 
     return cond
 
@@ -178,19 +185,16 @@ async def _members(conn: BaseDBAsyncClient, rows: Rows) -> list[tuple[Key, int]]
 
 
 async def _orders(
-    conn: BaseDBAsyncClient, rows: Rows, refunded_from: datetime | None = None
+    conn: BaseDBAsyncClient, rows: Rows, refunded: bool = False
 ) -> list[tuple[Key, int]]:
     """Orders and their revenue before refunds (refunds count apart, as rows of their own);
-    with ``refunded_from``, orders placed from then on come with their refunds taken off
-    (a report's unfinished day, whose refunds the report does not read apart)."""
+    ``refunded``: with their refunds so far taken off instead."""
     p = Params()
     cond = rows("o.id", "o.placed_at", p)
-    refunded = "0"
-    if refunded_from is not None:
-        refunded = f"CASE WHEN o.placed_at >= {p(refunded_from)} THEN o.refunded_cents ELSE 0 END"
+    refunds = "o.refunded_cents" if refunded else "0"
     query = (
         f"SELECT {day_sql(conn, 'o.placed_at')} AS day, COUNT(*) AS n, "
-        f"SUM(o.subtotal_cents - o.discount_cents - {refunded}) AS revenue "
+        f"SUM(o.subtotal_cents - o.discount_cents - {refunds}) AS revenue "
         f"FROM {_table(Order)} o WHERE {cond} GROUP BY 1"
     )
     out: list[tuple[Key, int]] = []
@@ -296,15 +300,24 @@ async def _donations(conn: BaseDBAsyncClient, rows: Rows) -> list[tuple[Key, int
     return out
 
 
+# Members whose order sequences are counted again go by in lists of this many ids (each list
+# one statement, read through the orders' (member_id, placed_at) index).
+CHUNK = 500
+
+
+async def member_ids(conn: BaseDBAsyncClient, query: str, *values: Any) -> list[int]:
+    """The distinct ``member_id`` values a query returns, in order."""
+    return sorted({int(r["member_id"]) for r in await db.fetch(conn, query, *values)})
+
+
 @dataclass(frozen=True)
 class MemberOrders:
-    """Whose order sequences to count and which of their orders: a set of members as SQL (a
-    subquery of member ids, None: everyone), orders with ``id <= upto_id`` (None: any) placed
-    before ``before`` (None: any), members enrolled before ``enrolled_before``; ``since``
-    keeps only rows whose own day is from then on (a partial rebuild)."""
+    """Whose order sequences to count and which of their orders: these members (None:
+    everyone), orders with ``id <= upto_id`` (None: any) placed before ``before`` (None: any),
+    members enrolled before ``enrolled_before``; ``since`` keeps only rows whose own day is
+    from then on (a partial rebuild)."""
 
-    members: str | None = None
-    member_values: tuple[Any, ...] = ()
+    members: Sequence[int] | None = None
     upto_id: int | None = None
     before: datetime | None = None
     enrolled_before: datetime | None = None
@@ -313,10 +326,15 @@ class MemberOrders:
     def members_in(self, column: str, p: Params) -> str:
         if self.members is None:
             return "1 = 1"
-        subquery = self.members
-        for i, value in enumerate(self.member_values, start=1):
-            subquery = subquery.replace(f"${{{i}}}", p(value))
-        return f"{column} IN ({subquery})"
+        return f"{column} IN ({', '.join(p(m) for m in self.members)})"
+
+    def chunks(self) -> Iterator[MemberOrders]:
+        """The same scope in parts of at most CHUNK members (one part: everyone)."""
+        if self.members is None:
+            yield self
+            return
+        for start in range(0, len(self.members), CHUNK):
+            yield replace(self, members=self.members[start : start + CHUNK])
 
     def orders(self, p: Params) -> str:
         conds = []
@@ -385,14 +403,17 @@ async def _cohorts(conn: BaseDBAsyncClient, scope: MemberOrders) -> list[tuple[K
 async def additive(
     conn: BaseDBAsyncClient,
     rows: Callable[[type[Model]], Rows],
-    refunded_from: datetime | None = None,
     *,
+    refunded: bool = False,
     rebuilding: bool = False,
 ) -> list[tuple[Key, int]]:
-    """What the chosen rows of every source table add, figure by figure."""
+    """What the chosen rows of every source table add, figure by figure. ``refunded``:
+    orders come with all their refunds taken off, and refunds do not count apart (a report's
+    unfinished day, whose orders it reads by date while their refunds may be rolled up)."""
     out = await _members(conn, rows(Member))
-    out += await _orders(conn, rows(Order), refunded_from)
-    out += await _refunds(conn, rows(Refund))
+    out += await _orders(conn, rows(Order), refunded)
+    if not refunded:
+        out += await _refunds(conn, rows(Refund))
     out += await _entries(conn, rows(LedgerEntry))
     out += await _conversions(conn, rows(LedgerEntry), by_enrolment=rebuilding)
     out += await _coupons(conn, rows(Coupon))
@@ -402,7 +423,42 @@ async def additive(
 
 async def sequences(conn: BaseDBAsyncClient, scope: MemberOrders) -> list[tuple[Key, int]]:
     """What the chosen members' order sequences add (``gap1``, ``gap2``, ``cohort``)."""
-    return await _gaps(conn, scope) + await _cohorts(conn, scope)
+    out: list[tuple[Key, int]] = []
+    for part in scope.chunks():
+        out += await _gaps(conn, part) + await _cohorts(conn, part)
+    return out
+
+
+async def member_totals(
+    conn: BaseDBAsyncClient, members: Sequence[int] | None, marks: Marks
+) -> None:
+    """Write the order totals of these members (None: everyone) from their orders and refunds
+    up to the marks, in place of what they held."""
+    for part in MemberOrders(members).chunks():
+        await _member_totals(conn, part, marks)
+
+
+async def _member_totals(conn: BaseDBAsyncClient, scope: MemberOrders, marks: Marks) -> None:
+    p = Params()
+    table, orders, refunds = _table(MemberOrderTotals), _table(Order), _table(Refund)
+    await db.execute(
+        conn, f"DELETE FROM {table} WHERE {scope.members_in('member_id', p)}", *p.values
+    )
+    p = Params()
+    order_mark, refund_mark = p(marks.get(orders, 0)), p(marks.get(refunds, 0))
+    query = (
+        f"INSERT INTO {table} (member_id, orders, spend_cents, last_order_at) "
+        "SELECT t.member_id, t.n, t.gross - COALESCE(x.refunded, 0), t.last_order_at FROM ("
+        "SELECT o.member_id, COUNT(*) AS n, SUM(o.subtotal_cents - o.discount_cents) AS gross, "
+        f"MAX(o.placed_at) AS last_order_at FROM {orders} o "
+        f"WHERE o.id <= {order_mark} AND {scope.members_in('o.member_id', p)} "
+        "GROUP BY o.member_id) AS t LEFT JOIN ("
+        f"SELECT o.member_id, SUM(r.amount_cents) AS refunded FROM {refunds} r "
+        f"JOIN {orders} o ON o.id = r.order_id "
+        f"WHERE r.id <= {refund_mark} AND {scope.members_in('o.member_id', p)} "
+        "GROUP BY o.member_id) AS x ON x.member_id = t.member_id"
+    )
+    await db.execute(conn, query, *p.values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +514,7 @@ def _sum(changes: Iterable[tuple[Key, int]], sign: int, into: Counter[Key]) -> N
 
 
 async def _apply(conn: BaseDBAsyncClient, delta: Counter[Key]) -> None:
-    rows = [(*key, value) for key, value in delta.items() if value]
+    rows = [[*key, value] for key, value in delta.items() if value]
     table = _table(ReportRollup)
     if rows:
         query = db.sql(
@@ -525,20 +581,26 @@ async def roll(now: datetime | None = None) -> RollReport:
         _sum(await additive(conn, lambda m: rows_between(old, new, m)), 1, delta)
         order_table = _table(Order)
         first, last = old.get(order_table, 0), new[order_table]
-        if last > first:
-            touched = f"SELECT member_id FROM {order_table} WHERE id > ${{1}} AND id <= ${{2}}"
-            before = MemberOrders(touched, (first, last), upto_id=first)
-            after = MemberOrders(touched, (first, last), upto_id=last)
-            _sum(await sequences(conn, before), -1, delta)
-            _sum(await sequences(conn, after), 1, delta)
-            found = await db.fetch(
-                conn,
-                f"SELECT COUNT(DISTINCT member_id) AS n FROM {order_table} "
-                "WHERE id > $1 AND id <= $2",
-                first,
-                last,
-            )
-            report.members = int(found[0]["n"])
+        ordered = await member_ids(
+            conn,
+            f"SELECT member_id FROM {order_table} WHERE id > $1 AND id <= $2",
+            first,
+            last,
+        )
+        if ordered:
+            _sum(await sequences(conn, MemberOrders(ordered, upto_id=first)), -1, delta)
+            _sum(await sequences(conn, MemberOrders(ordered, upto_id=last)), 1, delta)
+            report.members = len(ordered)
+        refunds = _table(Refund)
+        refunded = await member_ids(
+            conn,
+            f"SELECT o.member_id FROM {refunds} r JOIN {order_table} o ON o.id = r.order_id "
+            "WHERE r.id > $1 AND r.id <= $2",
+            old.get(refunds, 0),
+            new[refunds],
+        )
+        if ordered or refunded:
+            await member_totals(conn, sorted(set(ordered) | set(refunded)), new)
         for t in heads:
             report.rows[t] = await _count_between(conn, t, old.get(t, 0), new[t])
         await _apply(conn, delta)
@@ -568,7 +630,7 @@ async def rebuild(since: date | None = None, now: datetime | None = None) -> Rol
         await _lock(conn)
         current = await marks(conn)
         start = None if since is None else datetime.combine(since, time.min, tzinfo=UTC)
-        if start is None:
+        if since is None:
             await db.execute(conn, f"DELETE FROM {_table(ReportRollup)}")
         else:
             await db.execute(
@@ -581,15 +643,23 @@ async def rebuild(since: date | None = None, now: datetime | None = None) -> Rol
         upto = current.get(_table(Order), 0)
         scope = MemberOrders(upto_id=upto, since=start)
         if start is not None:  # only members with orders from then on have gap rows then
-            scope = MemberOrders(
-                f"SELECT member_id FROM {_table(Order)} WHERE placed_at >= ${{1}}",
-                (start,),
-                upto_id=upto,
-                since=start,
+            ordered = await member_ids(
+                conn, f"SELECT member_id FROM {_table(Order)} WHERE placed_at >= $1", start
             )
-        _sum(await _gaps(conn, scope), 1, delta)
+            scope = replace(scope, members=ordered)
+        for part in scope.chunks():
+            _sum(await _gaps(conn, part), 1, delta)
         _sum(await _cohorts(conn, MemberOrders(upto_id=upto, since=start)), 1, delta)
         await _apply(conn, delta)
+        await member_totals(conn, None, current)
 
     await db.atomic(work)
     return await roll(now)
+
+
+async def in_one_snapshot(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
+    """Marks, rollups and live rows read as of one moment (a roll may commit meanwhile)."""
+    async with in_transaction() as conn:
+        if db.dialect(conn) != "sqlite":  # SQLite's read transaction is one snapshot already
+            await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return await work(conn)

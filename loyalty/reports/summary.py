@@ -26,14 +26,11 @@ Definitions:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from loyalty import db
 from loyalty.errors import InvalidInput
@@ -41,8 +38,6 @@ from loyalty.reports import rollups
 from loyalty.rewards import CauseTotal
 from loyalty.settings import Settings
 from models import Order, ReportRollup
-
-T = TypeVar("T")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOP_REWARDS = 5
@@ -230,30 +225,29 @@ async def _tally(conn: BaseDBAsyncClient, since: datetime, until: datetime) -> _
     tally = _Tally(rollups.day_number(since.date()))
     marks = await rollups.marks(conn)
     await _read_rollups(conn, tally, cut_day - 1)
-    live = await rollups.additive(
-        conn, lambda m: rollups.rows_live(marks, cut, until, m), refunded_from=cut
-    )
-    tally.add_all(live, 1, last)
+    unrolled = await rollups.additive(conn, lambda m: rollups.rows_unrolled(marks, cut, m))
+    tally.add_all(unrolled, 1, last)
+    if cut < until:
+        today = await rollups.additive(
+            conn, lambda m: rollups.rows_dated(cut, until), refunded=True
+        )
+        tally.add_all(today, 1, last)
     # Members with orders the rollups do not hold: their order sequences, counted again.
-    orders = Order._meta.db_table
-    touched = (
-        f"SELECT member_id FROM {orders} WHERE id > ${{1}} UNION "
-        f"SELECT member_id FROM {orders} WHERE placed_at >= ${{2}} AND placed_at < ${{3}}"
+    orders, rolled = Order._meta.db_table, marks.get(Order._meta.db_table, 0)
+    touched = await rollups.member_ids(
+        conn,
+        f"SELECT member_id FROM {orders} WHERE id > $1 UNION "
+        f"SELECT member_id FROM {orders} WHERE placed_at >= $2 AND placed_at < $3",
+        rolled,
+        cut,
+        until,
     )
-    values = (marks.get(orders, 0), cut, until)
-    rolled = rollups.MemberOrders(touched, values, upto_id=marks.get(orders, 0))
-    tally.add_all(await rollups.sequences(conn, rolled), -1, cut_day - 1)
-    now = rollups.MemberOrders(touched, values, before=until, enrolled_before=until)
-    tally.add_all(await rollups.sequences(conn, now), 1, last)
+    if touched:
+        before = rollups.MemberOrders(touched, upto_id=rolled)
+        tally.add_all(await rollups.sequences(conn, before), -1, cut_day - 1)
+        now = rollups.MemberOrders(touched, before=until, enrolled_before=until)
+        tally.add_all(await rollups.sequences(conn, now), 1, last)
     return tally
-
-
-async def _in_one_snapshot(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
-    """Marks, rollups and live rows read as of one moment (a roll may commit meanwhile)."""
-    async with in_transaction() as conn:
-        if db.dialect(conn) != "sqlite":  # SQLite's read transaction is one snapshot already
-            await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return await work(conn)
 
 
 def _cohorts(tally: _Tally) -> list[Cohort]:
@@ -342,4 +336,4 @@ async def program_report(
             tier_mix=[(None, untiered), *tiered],
         )
 
-    return await _in_one_snapshot(read)
+    return await rollups.in_one_snapshot(read)

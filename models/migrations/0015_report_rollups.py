@@ -10,6 +10,17 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='MemberOrderTotals',
+            fields=[
+                ('member_id', fields.IntField(primary_key=True, unique=True, db_index=True)),
+                ('orders', fields.IntField()),
+                ('spend_cents', fields.BigIntField()),
+                ('last_order_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'report_member_totals', 'app': 'models', 'pk_attr': 'member_id', 'table_description': "A member's orders in the rollups: how many, spend (subtotal less discounts and"},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='ReportRollup',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),

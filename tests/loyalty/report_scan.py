@@ -1,9 +1,9 @@
-"""The programme report by full scans of the source tables: the reference the rollups are
-checked against (the report's SQL before it read rollups)."""
+"""The programme report and segments by full scans of the source tables: the reference the
+rollups are checked against (the SQL they ran before they read rollups)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db
 from loyalty.ledger import keys
+from loyalty.reports.segments import SegmentFilter, SegmentMember, _member
 from loyalty.reports.summary import TOP_REWARDS, Cohort, ProgramReport, RewardCount, period
 from loyalty.rewards import donation_totals
 from loyalty.settings import Settings
@@ -186,3 +187,90 @@ async def scan_report(
         donations=await donation_totals((since, until), conn),
         tier_mix=[(None, untiered), *tiered],
     )
+
+
+def _quintile(column: str) -> str:
+    return (
+        f"CASE WHEN {column} >= 0.8 THEN 5 WHEN {column} >= 0.6 THEN 4 "
+        f"WHEN {column} >= 0.4 THEN 3 WHEN {column} >= 0.2 THEN 2 ELSE 1 END"
+    )
+
+
+# $1 now, $2 start of the quiet spell (now - at_risk_days), $3 start of the regular window.
+_SCORED = f"""
+WITH agg AS (
+    SELECT member_id, MAX(placed_at) AS last_order_at, COUNT(*) AS orders,
+           SUM(subtotal_cents - discount_cents - refunded_cents) AS spend_cents,
+           SUM(CASE WHEN placed_at >= $3 AND placed_at < $2 THEN 1 ELSE 0 END) AS regular
+    FROM orders WHERE placed_at <= $1
+    GROUP BY member_id
+), ranked AS (
+    SELECT agg.*,
+           PERCENT_RANK() OVER (ORDER BY last_order_at) AS r,
+           PERCENT_RANK() OVER (ORDER BY orders) AS f,
+           PERCENT_RANK() OVER (ORDER BY spend_cents) AS m
+    FROM agg
+), scored AS (
+    SELECT member_id, last_order_at, orders, spend_cents, regular,
+           {_quintile("r")} AS recency, {_quintile("f")} AS frequency,
+           {_quintile("m")} AS monetary
+    FROM ranked
+)
+SELECT mb.id, mb.external_id, mb.email, mb.balance, s.last_order_at,
+       COALESCE(s.orders, 0) AS orders, COALESCE(s.spend_cents, 0) AS spend_cents,
+       s.recency, s.frequency, s.monetary,
+       CASE WHEN s.last_order_at < $2 AND s.regular >= $4 THEN 1 ELSE 0 END AS at_risk
+FROM members mb LEFT JOIN scored s ON s.member_id = mb.id
+"""
+
+
+def _where(f: SegmentFilter, after_id: int | None) -> tuple[list[str], list[Any]]:
+    """Conditions on the scored rows, with their parameters from $5 on."""
+    conditions: list[str] = []
+    values: list[Any] = []
+
+    def add(sql: str, value: Any) -> None:
+        values.append(value)
+        conditions.append(sql.replace("?", f"${len(values) + 4}"))
+
+    if f.min_points is not None:
+        add("mb.balance >= ?", f.min_points)
+    if f.max_points is not None:
+        add("mb.balance <= ?", f.max_points)
+    if f.tier is not None:
+        add(
+            "mb.id IN (SELECT mt.member_id FROM member_tiers mt "
+            "JOIN tiers t ON t.id = mt.tier_id WHERE t.name = ?)",
+            f.tier,
+        )
+    if f.last_order_before is not None:
+        add("s.last_order_at < ?", f.last_order_before.astimezone(UTC))
+    if f.last_order_after is not None:
+        add("s.last_order_at >= ?", f.last_order_after.astimezone(UTC))
+    if f.min_recency is not None:
+        add("s.recency >= ?", f.min_recency)
+    if f.min_frequency is not None:
+        add("s.frequency >= ?", f.min_frequency)
+    if f.min_monetary is not None:
+        add("s.monetary >= ?", f.min_monetary)
+    if f.min_rfm is not None:
+        add("s.recency + s.frequency + s.monetary >= ?", f.min_rfm)
+    if f.at_risk is not None:
+        risky = "(s.last_order_at < $2 AND s.regular >= $4)"
+        conditions.append(risky if f.at_risk else f"NOT COALESCE({risky}, FALSE)")
+    if after_id is not None:
+        add("mb.id > ?", after_id)
+    return conditions, values
+
+
+async def scan_segment(f: SegmentFilter, now: datetime) -> list[SegmentMember]:
+    """The whole segment, in id order."""
+    quiet_since = now - timedelta(days=f.at_risk_days)
+    regular_since = quiet_since - timedelta(days=f.regular_window_days)
+    conditions, values = _where(f, None)
+    query = _SCORED
+    if conditions:
+        query += " WHERE " + " AND ".join(conditions)
+    query += " ORDER BY mb.id"
+    params = (now, quiet_since, regular_since, f.regular_orders, *values)
+    return [_member(row) for row in await db.fetch(db.connection(), query, *params)]

@@ -1,4 +1,5 @@
-"""The programme report read from daily rollups equals the full scan of the source tables
+"""The programme report read from daily rollups, and the segments read from the rollups'
+member totals, equal the full scans of the source tables
 (tests/loyalty/report_scan.py, the report's SQL before it had rollups) on random stories:
 members (some referred), orders over four months, refunds, redemptions, donations, a cancelled
 coupon, adjustments and expiries; before any roll, after one, with late writes into rolled-up
@@ -17,10 +18,11 @@ from loyalty import cli, db, ledger, members, orders, rewards
 from loyalty.errors import LoyaltyError
 from loyalty.ledger import adjust
 from loyalty.ops import jobs
-from loyalty.reports import rollups
+from loyalty.reports import rollups, segments
 from loyalty.reports import summary as reports
+from loyalty.reports.segments import SegmentFilter
 from models import LedgerEntry, Lot, Member, Order, ReportRollup, RewardKind
-from tests.loyalty.report_scan import scan_report
+from tests.loyalty.report_scan import scan_report, scan_segment
 from tests.support import enroll, order
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -163,11 +165,25 @@ def periods(rng: random.Random) -> list[tuple[date | None, date | None]]:
     return fixed + [(min(a, b), max(a, b)) for a, b in zip(days[::2], days[1::2], strict=True)]
 
 
+SEGMENTS = [
+    SegmentFilter(),
+    SegmentFilter(at_risk=True, at_risk_days=10, regular_orders=2, regular_window_days=40),
+    SegmentFilter(at_risk=False, at_risk_days=5, regular_orders=1, regular_window_days=20),
+    SegmentFilter(min_rfm=9),
+    SegmentFilter(min_recency=3, min_monetary=2),
+    SegmentFilter(last_order_before=datetime(2026, 4, 1, tzinfo=UTC), min_points=10),
+]
+
+
 async def assert_same_reports(settings, rng: random.Random) -> None:
     for start, end in periods(rng):
         fast = await reports.program_report(settings, start, end, now=NOW)
         slow = await scan_report(settings, start, end, now=NOW)
         assert fast == slow, (start, end)
+    for now in (NOW, datetime(2026, 3, 20, 9, tzinfo=UTC)):  # the second: orders after it
+        for f in SEGMENTS:
+            found, _ = await segments.find(f, None, now=now)
+            assert found == await scan_segment(f, now), (f, now)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -185,6 +201,12 @@ async def test_the_rolled_up_report_equals_the_full_scan(database, seed):
     assert await rollups.marks(db.connection()) == await high_water()
     await assert_same_reports(database, story.rng)
 
+    # a refund of a rolled-up order, the member writing nothing else
+    external = next(o.external_id for o in await Order.all() if o.refunded_cents == 0)
+    refund = orders.RefundInput(external, "late-refund", amount="2.00")
+    await orders.refund_order(database, refund)
+    await assert_same_reports(database, story.rng)
+
     # and writes land in rolled-up days (backdated orders, refunds of old orders, entries
     # dated in March) and in today, past the report's moment too
     await story.step(
@@ -193,9 +215,16 @@ async def test_the_rolled_up_report_equals_the_full_scan(database, seed):
     await story.step(
         (datetime(2026, 4, 1, tzinfo=UTC), LATER), (datetime(2026, 4, 14, tzinfo=UTC), LATER)
     )
+    # an order of the report's unfinished day, refunded before and after it is rolled up
+    member = story.members[0]
+    today = datetime(2026, 4, 15, 10, tzinfo=UTC)
+    await order(database, "today", member.external_id, "80.00", placed_at=today)
+    await orders.refund_order(database, orders.RefundInput("today", "today-1", amount="5.00"))
     await assert_same_reports(database, story.rng)  # late rows read live
 
     await rollups.roll(NOW)  # then folded into their days
+    await assert_same_reports(database, story.rng)
+    await orders.refund_order(database, orders.RefundInput("today", "today-2", amount="7.00"))
     await assert_same_reports(database, story.rng)
 
     await rollups.rebuild(date(2026, 3, 7), NOW)

@@ -64,7 +64,7 @@ T = TypeVar("T")
 
 EPOCH_DAY = date(1970, 1, 1)
 SOURCES: tuple[type[Model], ...] = (Member, Order, Refund, LedgerEntry, Coupon, Donation)
-# Metrics summed over the days of the period as they are (no second day to look at).
+# Figures summed over the days of a period as they are (no second day to look at).
 FLAT = ("referees", "orders", "revenue", "issued", "redeemed", "expired", "coupons")
 DONATIONS = ("don_n", "don_pts", "don_val")
 # How long a roll waits for transactions that may still commit ids below its marks.
@@ -98,6 +98,18 @@ def month_number_sql(conn: BaseDBAsyncClient, column: str) -> str:
         )
     utc = f"({column} AT TIME ZONE 'UTC')"
     return f"CAST(EXTRACT(YEAR FROM {utc}) * 12 + EXTRACT(MONTH FROM {utc}) AS INTEGER)"
+
+
+def day_month_sql(conn: BaseDBAsyncClient, column: str) -> str:
+    """SQL for year * 12 + month of a day-number column."""
+    if db.dialect(conn) == "sqlite":
+        moment = f"{column} * 86400, 'unixepoch'"
+        return (
+            f"(CAST(strftime('%Y', {moment}) AS INTEGER) * 12 "
+            f"+ CAST(strftime('%m', {moment}) AS INTEGER))"
+        )
+    d = f"(DATE '1970-01-01' + {column})"
+    return f"CAST(EXTRACT(YEAR FROM {d}) * 12 + EXTRACT(MONTH FROM {d}) AS INTEGER)"
 
 
 def month_of_day(number: int) -> int:

@@ -99,8 +99,12 @@ WITH live AS (
     FROM orders WHERE placed_at <= $1 AND member_id IN (SELECT member_id FROM live)
     GROUP BY member_id
 ), regulars AS (
-    SELECT member_id, COUNT(*) AS regular FROM orders
-    WHERE placed_at >= $3 AND placed_at < $2 AND placed_at <= $1 GROUP BY member_id
+    -- only members quiet since $2 can be at risk: their orders of the window, by index
+    SELECT t.member_id, (
+        SELECT COUNT(*) FROM orders o WHERE o.member_id = t.member_id
+        AND o.placed_at >= $3 AND o.placed_at < $2 AND o.placed_at <= $1
+    ) AS regular
+    FROM totals t WHERE t.last_order_at < $2
 ), agg AS (
     SELECT totals.*, COALESCE(regulars.regular, 0) AS regular
     FROM totals LEFT JOIN regulars ON regulars.member_id = totals.member_id

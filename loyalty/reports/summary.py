@@ -130,6 +130,10 @@ GROUP BY t.name, t.threshold ORDER BY t.threshold
 """
 
 
+# Figures summed over the days of the period as they are (no second day to look at).
+_FLAT = (*rollups.FLAT, *rollups.DONATIONS)
+
+
 @dataclass
 class _Tally:
     """The report's sums over rollup rows and live rows of the days ``first`` on."""
@@ -141,6 +145,7 @@ class _Tally:
     enrolled_total: int = 0
     outstanding: int = 0
     sizes: Counter[int] = field(default_factory=Counter)  # enrolments per day of the period
+    # members by (enrolment month, month of a later order, 1 if the first such month)
     cohort: Counter[tuple[int, int, int]] = field(default_factory=Counter)
 
     def add(self, key: rollups.Key, value: int, last: int) -> None:
@@ -164,7 +169,8 @@ class _Tally:
         elif metric in ("converted", "cohort"):  # a second day that must be in the period
             if other <= last:
                 if metric == "cohort":
-                    self.cohort[(day, other, ref)] += value
+                    months = (rollups.month_of_day(day), rollups.month_of_day(other))
+                    self.cohort[(*months, ref)] += value
                 else:
                     self.sums[metric] += value
         elif metric == "coupons":
@@ -186,9 +192,14 @@ async def _read_rollups(conn: BaseDBAsyncClient, tally: _Tally, last: int) -> No
     flat = await db.fetch(
         conn,
         f"SELECT metric, ref, label, SUM(value) AS value FROM {table} "
-        "WHERE day >= $1 AND day <= $2 AND metric NOT IN ('enrolled', 'net', 'cohort') "
-        "AND (metric NOT IN ('gap1', 'gap2') OR other >= $1) "
-        "AND (metric <> 'converted' OR other <= $2) GROUP BY metric, ref, label",
+        f"WHERE metric IN ({', '.join(repr(m) for m in _FLAT)}) AND day >= $1 AND day <= $2 "
+        "GROUP BY metric, ref, label "
+        f"UNION ALL SELECT metric, 0, '', SUM(value) FROM {table} "
+        "WHERE metric IN ('gap1', 'gap2') AND day >= $1 AND day <= $2 AND other >= $1 "
+        "GROUP BY metric "
+        f"UNION ALL SELECT metric, 0, '', SUM(value) FROM {table} "
+        "WHERE metric = 'converted' AND day >= $1 AND day <= $2 AND other <= $2 "
+        "GROUP BY metric",
         first,
         last,
     )
@@ -204,17 +215,17 @@ async def _read_rollups(conn: BaseDBAsyncClient, tally: _Tally, last: int) -> No
     )
     for r in totals:
         tally.add((r["metric"], int(r["d"]), 0, 0, ""), int(r["value"]), last)
+    enrolled, ordered = rollups.day_month_sql(conn, "day"), rollups.day_month_sql(conn, "other")
     cohorts = await db.fetch(
         conn,
-        f"SELECT day, other, ref, SUM(value) AS value FROM {table} "
-        "WHERE metric = 'cohort' AND day >= $1 AND day <= $2 AND other <= $2 "
-        "GROUP BY day, other, ref",
+        f"SELECT {enrolled} AS enrolled, {ordered} AS ordered, ref, SUM(value) AS value "
+        f"FROM {table} WHERE metric = 'cohort' AND day >= $1 AND day <= $2 AND other <= $2 "
+        "GROUP BY 1, 2, 3",
         first,
         last,
     )
     for r in cohorts:
-        key = ("cohort", int(r["day"]), int(r["other"]), int(r["ref"]), "")
-        tally.add(key, int(r["value"]), last)
+        tally.cohort[(int(r["enrolled"]), int(r["ordered"]), int(r["ref"]))] += int(r["value"])
 
 
 async def _tally(conn: BaseDBAsyncClient, since: datetime, until: datetime) -> _Tally:
@@ -256,9 +267,8 @@ def _cohorts(tally: _Tally) -> list[Cohort]:
         sizes[rollups.month_of_day(day)] += n
     retained: Counter[int] = Counter()
     months: Counter[tuple[int, int]] = Counter()
-    for (day, other, first_month), n in tally.cohort.items():
-        cohort = rollups.month_of_day(day)
-        months[(cohort, rollups.month_of_day(other) - cohort)] += n
+    for (cohort, ordered, first_month), n in tally.cohort.items():
+        months[(cohort, ordered - cohort)] += n
         if first_month:
             retained[cohort] += n
     return [

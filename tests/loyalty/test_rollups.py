@@ -288,3 +288,28 @@ async def test_rebuild_refuses_a_since_that_is_not_a_date(database, capsys):
 
     assert code == 2
     assert "--since must be an ISO date (YYYY-MM-DD), not 'March'" in capsys.readouterr().err
+
+
+async def test_a_roll_waits_for_transactions_that_may_still_commit_ids(database, monkeypatch):
+    if database.is_sqlite:
+        pytest.skip("SQLite has one writer, whose ids come after every committed one")
+    import asyncpg
+
+    await enroll("ann")
+    await order(database, "ann-1", "ann", "10.00", placed_at=datetime(2026, 3, 3, tzinfo=UTC))
+    monkeypatch.setattr(rollups, "SETTLE_SECONDS", 0.2)
+    other = await asyncpg.connect(database.database_url)
+    try:
+        writing = other.transaction()
+        await writing.start()
+        await other.execute("SELECT 1")  # a writer's transaction, open before the roll
+
+        skipped = await rollups.roll(NOW)
+        assert skipped.skipped
+        assert await rollups.marks(db.connection()) == {}
+
+        await writing.commit()
+        rolled = await rollups.roll(NOW)
+        assert (rolled.skipped, rolled.rows["orders"]) == (False, 1)
+    finally:
+        await other.close()

@@ -325,15 +325,20 @@ async def member_ids(conn: BaseDBAsyncClient, query: str, *values: Any) -> list[
 @dataclass(frozen=True)
 class MemberOrders:
     """Whose order sequences to count and which of their orders: these members (None:
-    everyone), orders with ``id <= upto_id`` (None: any) placed before ``before`` (None: any),
-    members enrolled before ``enrolled_before``; ``since`` keeps only rows whose own day is
-    from then on (a partial rebuild)."""
+    everyone), orders with ``id <= upto_id`` (None: any) placed in ``[placed_from, before)``,
+    members enrolled in ``[enrolled_from, enrolled_before)`` (None: unbounded); ``since``
+    keeps only rows whose own day is from then on (a partial rebuild).
+
+    A report may leave out the orders before its period: an order's previous ones count only
+    when they are in the period too, and a missing one counts as before it."""
 
     members: Sequence[int] | None = None
     upto_id: int | None = None
     before: datetime | None = None
     enrolled_before: datetime | None = None
     since: datetime | None = None
+    placed_from: datetime | None = None
+    enrolled_from: datetime | None = None
 
     def members_in(self, column: str, p: Params) -> str:
         if self.members is None:
@@ -354,6 +359,8 @@ class MemberOrders:
             conds.append(f"o.id <= {p(self.upto_id)}")
         if self.before is not None:
             conds.append(f"o.placed_at < {p(self.before)}")
+        if self.placed_from is not None:
+            conds.append(f"o.placed_at >= {p(self.placed_from)}")
         return " AND ".join(conds) or "1 = 1"
 
 
@@ -390,6 +397,8 @@ async def _cohorts(conn: BaseDBAsyncClient, scope: MemberOrders) -> list[tuple[K
     conds = [scope.orders(p), scope.members_in("m.id", p), f"{order_month} > {member_month}"]
     if scope.enrolled_before is not None:
         conds.append(f"m.created_at < {p(scope.enrolled_before)}")
+    if scope.enrolled_from is not None:
+        conds.append(f"m.created_at >= {p(scope.enrolled_from)}")
     if scope.since is not None:
         conds.append(f"m.created_at >= {p(scope.since)}")
     query = (

@@ -26,7 +26,7 @@ Definitions:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -253,10 +253,11 @@ async def _tally(conn: BaseDBAsyncClient, since: datetime, until: datetime) -> _
         cut,
         until,
     )
-    if touched:
-        before = rollups.MemberOrders(touched, upto_id=rolled)
+    if touched:  # what the rollups count for them in the period, and what they should
+        in_period = rollups.MemberOrders(touched, placed_from=since, enrolled_from=since)
+        before = replace(in_period, upto_id=rolled, before=cut, enrolled_before=cut)
         tally.add_all(await rollups.sequences(conn, before), -1, cut_day - 1)
-        now = rollups.MemberOrders(touched, before=until, enrolled_before=until)
+        now = replace(in_period, before=until, enrolled_before=until)
         tally.add_all(await rollups.sequences(conn, now), 1, last)
     return tally
 

@@ -3,8 +3,8 @@
 The figures come from daily rollups (``loyalty.reports.rollups``): the whole days of the period
 are read from them, and what they do not hold yet (rows written since the last roll, the
 unfinished last day of a period that ends now) is added live from indexed rows, so a report
-costs about the number of days it covers, not the number of orders and ledger entries behind
-it. The period is ``[start, end)`` in UTC.
+costs about the rollup rows of the days it covers, not the orders and ledger entries behind
+them. The period is ``[start, end)`` in UTC.
 
 Definitions:
 

@@ -1,5 +1,5 @@
-"""The batch commands of ``loyalty``: check, migrate, jobs, dispatch, sync, member export,
-import, retrain, evaluate.
+"""The batch commands of ``loyalty``: check, migrate, jobs, rollups, dispatch, sync, member
+export, import, retrain, evaluate.
 
 ``loyalty serve`` is added by ``api.cli``, the console entry point: the domain does not start
 web servers."""
@@ -161,6 +161,29 @@ def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(dispatch.main(settings))
 
 
+async def _rebuild_rollups(settings: Settings, since: str | None) -> int:
+    from datetime import date
+
+    from loyalty.reports import rollups
+
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError:
+        print(f"--since must be an ISO date (YYYY-MM-DD), not {since!r}", file=sys.stderr)
+        return 2
+    await db.init(settings)
+    try:
+        report = await rollups.rebuild(start)
+    finally:
+        await db.close()
+    print(f"rebuilt the report rollups {'from ' + since if since else 'from the start'}; {report}")
+    return 1 if report.skipped else 0
+
+
+def rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_rebuild_rollups(settings, args.since))
+
+
 def sync(args: argparse.Namespace, settings: Settings) -> int:
     from loyalty.platforms import sync
 
@@ -182,6 +205,12 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
     r = j.add_parser("run", help="expiry and every other job due now")
     r.add_argument("--now", default=None, help="ISO date-time to run as (default: now)")
     r.set_defaults(run=jobs_run)
+    u = sub.add_parser("rollups", help="the daily rollups the programme report reads")
+    b = u.add_subparsers(dest="rollups", required=True).add_parser(
+        "rebuild", help="recount the rollups from the source rows (all days, or from --since)"
+    )
+    b.add_argument("--since", default=None, help="first day to recount, YYYY-MM-DD (UTC)")
+    b.set_defaults(run=rebuild_rollups)
     sub.add_parser(
         "dispatch", help="deliver due outgoing events to LOYALTY_WEBHOOK_URLS"
     ).set_defaults(run=dispatch_events)

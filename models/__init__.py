@@ -24,6 +24,7 @@ from models.program import (
     TierBasis,
     TierWindow,
 )
+from models.reports import MemberOrderTotals, ReportRollup, RollupMark
 from models.rewards import Coupon, CouponStatus, Donation, Reward, RewardKind
 from models.sync import SyncCursor
 
@@ -52,6 +53,7 @@ __all__ = [
     "MarketingPreference",
     "Member",
     "MemberOffer",
+    "MemberOrderTotals",
     "MemberTier",
     "ModelVersion",
     "Order",
@@ -64,8 +66,10 @@ __all__ = [
     "Product",
     "ProgramVersion",
     "Refund",
+    "ReportRollup",
     "Reward",
     "RewardKind",
+    "RollupMark",
     "Subscription",
     "SyncCursor",
     "Tier",

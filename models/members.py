@@ -36,3 +36,4 @@ class Member(Model):
 
     class Meta:
         table = "members"
+        indexes = (("created_at",),)  # a report reads its unfinished last day by date

@@ -81,7 +81,7 @@ class Coupon(Model):
 
     class Meta:
         table = "coupons"
-        indexes = (("member_id", "reward_id"),)
+        indexes = (("member_id", "reward_id"), ("created_at",))
 
 
 class Donation(Model):
@@ -104,3 +104,4 @@ class Donation(Model):
 
     class Meta:
         table = "donations"
+        indexes = (("created_at",),)

@@ -18,6 +18,7 @@ from loyalty.members import reminders
 from loyalty.orders import guests, pending
 from loyalty.privacy import retention
 from loyalty.programme import actions, tiers
+from loyalty.reports import rollups
 from loyalty.settings import Settings
 from models import Lot, Member
 
@@ -37,6 +38,7 @@ class JobReport:
     purged_guest_orders: int = 0
     events: dispatch.DispatchReport = field(default_factory=dispatch.DispatchReport)
     pruned: retention.Pruned = field(default_factory=retention.Pruned)
+    rollups: rollups.RollReport = field(default_factory=rollups.RollReport)
 
     def __str__(self) -> str:
         return (
@@ -45,7 +47,7 @@ class JobReport:
             f"{self.expired_coupons} coupons; {self.birthdays} birthday bonuses; "
             f"{self.tier_changes} tier changes; {self.reminders} reminders; "
             f"{self.purged_guest_orders} guest orders past their claim window dropped; "
-            f"{self.events}; {self.pruned}"
+            f"{self.events}; {self.rollups}; {self.pruned}"
         )
 
 
@@ -110,6 +112,8 @@ async def run(
         report.events = await dispatch.dispatch_once(
             settings, now.astimezone(UTC), urls=webhook_urls, send=send
         )
+    # After the jobs above, so the rollups hold what they wrote (expiries, bonuses).
+    report.rollups = await rollups.roll(now.astimezone(UTC))
     # Last: events delivered just now are not old enough to go, whatever the setting.
     report.pruned = await retention.prune(settings, now.astimezone(UTC))
     log.info("jobs at %s: %s", now.isoformat(), report)

@@ -8,6 +8,12 @@ function on PostgreSQL and on SQLite (3.25+), so one query serves both.
 
 At risk: no order in the last ``at_risk_days`` days, yet at least ``regular_orders`` orders in the
 ``regular_window_days`` days before that quiet spell (a regular who stopped coming).
+
+Each member's order count, spend and latest order come from the rollups' member totals
+(``loyalty.reports.rollups``), except for members with orders or refunds written since the last
+roll, or orders dated after ``now``, whose totals are summed from their orders; the regulars'
+order counts read only the orders of their window (by date, indexed). So a segment costs about
+the number of members, not the number of orders behind them.
 """
 
 from __future__ import annotations
@@ -20,11 +26,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from loyalty import db
 from loyalty.errors import InvalidInput
 from loyalty.money import from_cents
 from loyalty.paging import fetch_page
-from models import Member
+from loyalty.reports import rollups
+from models import Member, Order, Refund
 
 
 @dataclass(frozen=True)
@@ -74,14 +83,31 @@ def _quintile(column: str) -> str:
     )
 
 
-# $1 now, $2 start of the quiet spell (now - at_risk_days), $3 start of the regular window.
+# $1 now, $2 start of the quiet spell (now - at_risk_days), $3 start of the regular window,
+# $4 regular orders, $5 and $6 how far orders and refunds are rolled up.
 _SCORED = f"""
-WITH agg AS (
-    SELECT member_id, MAX(placed_at) AS last_order_at, COUNT(*) AS orders,
-           SUM(subtotal_cents - discount_cents - refunded_cents) AS spend_cents,
-           SUM(CASE WHEN placed_at >= $3 AND placed_at < $2 THEN 1 ELSE 0 END) AS regular
-    FROM orders WHERE placed_at <= $1
+WITH live AS (
+    SELECT member_id FROM orders WHERE id > $5
+    UNION SELECT o.member_id FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id > $6
+    UNION SELECT member_id FROM orders WHERE placed_at > $1
+), totals AS (
+    SELECT t.member_id, t.last_order_at, t.orders, t.spend_cents FROM report_member_totals t
+    WHERE t.member_id NOT IN (SELECT member_id FROM live)
+    UNION ALL
+    SELECT member_id, MAX(placed_at), COUNT(*),
+           SUM(subtotal_cents - discount_cents - refunded_cents)
+    FROM orders WHERE placed_at <= $1 AND member_id IN (SELECT member_id FROM live)
     GROUP BY member_id
+), regulars AS (
+    -- only members quiet since $2 can be at risk: their orders of the window, by index
+    SELECT t.member_id, (
+        SELECT COUNT(*) FROM orders o WHERE o.member_id = t.member_id
+        AND o.placed_at >= $3 AND o.placed_at < $2 AND o.placed_at <= $1
+    ) AS regular
+    FROM totals t WHERE t.last_order_at < $2
+), agg AS (
+    SELECT totals.*, COALESCE(regulars.regular, 0) AS regular
+    FROM totals LEFT JOIN regulars ON regulars.member_id = totals.member_id
 ), ranked AS (
     SELECT agg.*,
            PERCENT_RANK() OVER (ORDER BY last_order_at) AS r,
@@ -103,13 +129,13 @@ FROM members mb LEFT JOIN scored s ON s.member_id = mb.id
 
 
 def _where(f: SegmentFilter, after_id: int | None) -> tuple[list[str], list[Any]]:
-    """Conditions on the scored rows, with their parameters from $5 on."""
+    """Conditions on the scored rows, with their parameters from $7 on."""
     conditions: list[str] = []
     values: list[Any] = []
 
     def add(sql: str, value: Any) -> None:
         values.append(value)
-        conditions.append(sql.replace("?", f"${len(values) + 4}"))
+        conditions.append(sql.replace("?", f"${len(values) + 6}"))
 
     if f.min_points is not None:
         add("mb.balance >= ?", f.min_points)
@@ -170,8 +196,14 @@ async def find(
 
     async def fetch(limit: int | None) -> list[SegmentMember]:
         limited = query if limit is None else f"{query} LIMIT {int(limit)}"
-        params = (now, quiet_since, regular_since, f.regular_orders, *values)
-        return [_member(row) for row in await db.fetch(db.connection(), limited, *params)]
+
+        async def read(conn: BaseDBAsyncClient) -> list[dict[str, Any]]:
+            marks = await rollups.marks(conn)
+            rolled = (marks.get(Order._meta.db_table, 0), marks.get(Refund._meta.db_table, 0))
+            params = (now, quiet_since, regular_since, f.regular_orders, *rolled, *values)
+            return await db.fetch(conn, limited, *params)
+
+        return [_member(row) for row in await rollups.in_one_snapshot(read)]
 
     if first is None:
         return await fetch(None), False

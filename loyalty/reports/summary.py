@@ -1,8 +1,10 @@
 """The programme report: enrolments, purchases, retention, points, referrals and rewards.
 
-Every figure is an aggregate query in the database (nothing loads rows one by one into Python).
-The period is ``[start, end)`` in UTC and passed as parameters, so the same SQL runs on SQLite
-and PostgreSQL; only the "month of a timestamp" expression differs between the two.
+The figures come from daily rollups (``loyalty.reports.rollups``): the whole days of the period
+are read from them, and what they do not hold yet (rows written since the last roll, the
+unfinished last day of a period that ends now) is added live from indexed rows, so a report
+costs about the rollup rows of the days it covers, not the orders and ledger entries behind
+them. The period is ``[start, end)`` in UTC.
 
 Definitions:
 
@@ -23,19 +25,19 @@ Definitions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db
 from loyalty.errors import InvalidInput
-from loyalty.ledger import keys
-from loyalty.rewards import CauseTotal, donation_totals
+from loyalty.reports import rollups
+from loyalty.rewards import CauseTotal
 from loyalty.settings import Settings
-from models import EntryKind
+from models import Order, ReportRollup
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOP_REWARDS = 5
@@ -120,74 +122,6 @@ def period(start: date | None, end: date | None, now: datetime) -> tuple[datetim
     return since, until
 
 
-def _month(conn: BaseDBAsyncClient, column: str) -> str:
-    """SQL for the UTC calendar month ``YYYY-MM`` of a timestamp column."""
-    if db.dialect(conn) == "sqlite":
-        return f"substr({column}, 1, 7)"  # stored as ISO text in UTC
-    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM')"
-
-
-def _month_number(conn: BaseDBAsyncClient, column: str) -> str:
-    """SQL for year * 12 + month of a timestamp column (to count months between two)."""
-    if db.dialect(conn) == "sqlite":
-        return (
-            f"(CAST(substr({column}, 1, 4) AS INTEGER) * 12 "
-            f"+ CAST(substr({column}, 6, 2) AS INTEGER))"
-        )
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return f"CAST(EXTRACT(YEAR FROM {utc}) * 12 + EXTRACT(MONTH FROM {utc}) AS INTEGER)"
-
-
-_MEMBERS = """
-SELECT COALESCE(SUM(CASE WHEN created_at >= $1 THEN 1 ELSE 0 END), 0) AS enrolled,
-       COUNT(*) AS total
-FROM members WHERE created_at < $2
-"""
-
-_ORDERS = """
-SELECT COUNT(*) AS orders, COUNT(DISTINCT member_id) AS active,
-       COALESCE(SUM(subtotal_cents - discount_cents - refunded_cents), 0) AS revenue
-FROM orders WHERE placed_at >= $1 AND placed_at < $2
-"""
-
-_REPEAT = """
-SELECT COUNT(*) AS repeaters FROM (
-    SELECT member_id FROM orders WHERE placed_at >= $1 AND placed_at < $2
-    GROUP BY member_id HAVING COUNT(*) >= 2
-) AS x
-"""
-
-_POINTS = """
-SELECT
-  COALESCE(SUM(CASE WHEN points > 0 AND kind <> $3 THEN points ELSE 0 END), 0) AS issued,
-  COALESCE(SUM(CASE WHEN kind IN ($4, $5) THEN -points
-                    WHEN kind = $3 AND points > 0 THEN -points
-                    ELSE 0 END), 0) AS redeemed,
-  COALESCE(SUM(CASE WHEN kind = $6 THEN -points ELSE 0 END), 0) AS expired
-FROM ledger_entries WHERE created_at >= $1 AND created_at < $2
-"""
-
-_OUTSTANDING = "SELECT COALESCE(SUM(points), 0) AS points FROM ledger_entries WHERE created_at < $1"
-
-_REFERRALS = """
-SELECT COUNT(*) AS referees,
-       COALESCE(SUM(CASE WHEN EXISTS (
-           SELECT 1 FROM ledger_entries e
-           WHERE e.idempotency_key = $3 || CAST(m.id AS TEXT) AND e.created_at < $2
-       ) THEN 1 ELSE 0 END), 0) AS converted
-FROM members m
-WHERE m.referred_by_id IS NOT NULL AND m.created_at >= $1 AND m.created_at < $2
-"""
-
-_TOP_REWARDS = """
-SELECT r.id, r.name, COUNT(*) AS issued
-FROM coupons c JOIN rewards r ON r.id = c.reward_id
-WHERE c.created_at >= $1 AND c.created_at < $2
-GROUP BY r.id, r.name
-ORDER BY issued DESC, r.id
-LIMIT $3
-"""
-
 # Tier mix now (tiers are a state, not an event of the period): members per tier, and without.
 _TIER_MIX = """
 SELECT t.name AS tier, COUNT(*) AS n
@@ -196,44 +130,183 @@ GROUP BY t.name, t.threshold ORDER BY t.threshold
 """
 
 
-async def _cohorts(conn: BaseDBAsyncClient, since: datetime, until: datetime) -> list[Cohort]:
-    cohort = _month(conn, "m.created_at")
-    offset = f"{_month_number(conn, 'o.placed_at')} - {_month_number(conn, 'm.created_at')}"
-    sizes = await db.fetch(
+# Figures summed over the days of the period as they are (no second day to look at).
+_FLAT = (*rollups.FLAT, *rollups.DONATIONS)
+
+
+@dataclass
+class _Tally:
+    """The report's sums over rollup rows and live rows of the days ``first`` on."""
+
+    first: int
+    sums: Counter[str] = field(default_factory=Counter)
+    coupons: Counter[int] = field(default_factory=Counter)
+    donations: Counter[tuple[str, str]] = field(default_factory=Counter)
+    enrolled_total: int = 0
+    outstanding: int = 0
+    sizes: Counter[int] = field(default_factory=Counter)  # enrolments per day of the period
+    # members by (enrolment month, month of a later order, 1 if the first such month)
+    cohort: Counter[tuple[int, int, int]] = field(default_factory=Counter)
+
+    def add(self, key: rollups.Key, value: int, last: int) -> None:
+        """Count one row of a figure if it falls in the days ``first`` to ``last``."""
+        metric, day, other, ref, label = key
+        if day > last:
+            return
+        if metric == "net":  # outstanding: every entry before the end
+            self.outstanding += value
+            return
+        if metric == "enrolled":
+            self.enrolled_total += value
+            if day >= self.first:
+                self.sizes[day] += value
+            return
+        if day < self.first:
+            return
+        if metric in ("gap1", "gap2"):  # orders whose earlier order is in the period too
+            if other >= self.first:
+                self.sums[metric] += value
+        elif metric in ("converted", "cohort"):  # a second day that must be in the period
+            if other <= last:
+                if metric == "cohort":
+                    months = (rollups.month_of_day(day), rollups.month_of_day(other))
+                    self.cohort[(*months, ref)] += value
+                else:
+                    self.sums[metric] += value
+        elif metric == "coupons":
+            self.coupons[ref] += value
+        elif metric in rollups.DONATIONS:
+            self.donations[(label, metric)] += value
+        else:
+            self.sums[metric] += value
+
+    def add_all(self, rows: list[tuple[rollups.Key, int]], sign: int, last: int) -> None:
+        for key, value in rows:
+            self.add(key, sign * value, last)
+
+
+async def _read_rollups(conn: BaseDBAsyncClient, tally: _Tally, last: int) -> None:
+    """The rolled-up days ``tally.first`` to ``last``, summed in the database where the
+    figure allows (one row per figure, not per day)."""
+    first, table = tally.first, ReportRollup._meta.db_table
+    flat = await db.fetch(
         conn,
-        f"SELECT {cohort} AS cohort, COUNT(*) AS n FROM members m "
-        f"WHERE m.created_at >= $1 AND m.created_at < $2 GROUP BY {cohort} ORDER BY {cohort}",
-        since,
+        f"SELECT metric, ref, label, SUM(value) AS value FROM {table} "
+        f"WHERE metric IN ({', '.join(repr(m) for m in _FLAT)}) AND day >= $1 AND day <= $2 "
+        "GROUP BY metric, ref, label "
+        f"UNION ALL SELECT metric, 0, '', SUM(value) FROM {table} "
+        "WHERE metric IN ('gap1', 'gap2') AND day >= $1 AND day <= $2 AND other >= $1 "
+        "GROUP BY metric "
+        f"UNION ALL SELECT metric, 0, '', SUM(value) FROM {table} "
+        "WHERE metric = 'converted' AND day >= $1 AND day <= $2 AND other <= $2 "
+        "GROUP BY metric",
+        first,
+        last,
+    )
+    for r in flat:  # stands at the first day: inside every bound the query applied
+        tally.add((r["metric"], first, first, int(r["ref"]), r["label"]), int(r["value"]), last)
+    totals = await db.fetch(
+        conn,
+        f"SELECT metric, CASE WHEN day < $1 THEN $1 - 1 ELSE day END AS d, "
+        f"SUM(value) AS value FROM {table} "
+        "WHERE metric IN ('enrolled', 'net') AND day <= $2 GROUP BY 1, 2",
+        first,
+        last,
+    )
+    for r in totals:
+        tally.add((r["metric"], int(r["d"]), 0, 0, ""), int(r["value"]), last)
+    enrolled, ordered = rollups.day_month_sql(conn, "day"), rollups.day_month_sql(conn, "other")
+    cohorts = await db.fetch(
+        conn,
+        f"SELECT {enrolled} AS enrolled, {ordered} AS ordered, ref, SUM(value) AS value "
+        f"FROM {table} WHERE metric = 'cohort' AND day >= $1 AND day <= $2 AND other <= $2 "
+        "GROUP BY 1, 2, 3",
+        first,
+        last,
+    )
+    for r in cohorts:
+        tally.cohort[(int(r["enrolled"]), int(r["ordered"]), int(r["ref"]))] += int(r["value"])
+
+
+async def _tally(conn: BaseDBAsyncClient, since: datetime, until: datetime) -> _Tally:
+    """Rollups for the whole days before the period's last unfinished one, plus live rows."""
+    cut = datetime.combine(until.date(), time.min, tzinfo=UTC)  # start of the day until is in
+    cut_day = rollups.day_number(cut.date())
+    last = rollups.day_number((until - timedelta(microseconds=1)).date())
+    tally = _Tally(rollups.day_number(since.date()))
+    marks = await rollups.marks(conn)
+    await _read_rollups(conn, tally, cut_day - 1)
+    unrolled = await rollups.additive(conn, lambda m: rollups.rows_unrolled(marks, cut, m))
+    tally.add_all(unrolled, 1, last)
+    if cut < until:
+        today = await rollups.additive(
+            conn, lambda m: rollups.rows_dated(cut, until), refunded=True
+        )
+        tally.add_all(today, 1, last)
+    # Members with orders the rollups do not hold: their order sequences, counted again.
+    orders, rolled = Order._meta.db_table, marks.get(Order._meta.db_table, 0)
+    touched = await rollups.member_ids(
+        conn,
+        f"SELECT member_id FROM {orders} WHERE id > $1 UNION "
+        f"SELECT member_id FROM {orders} WHERE placed_at >= $2 AND placed_at < $3",
+        rolled,
+        cut,
         until,
     )
-    later = (
-        f"SELECT m.id AS member_id, {cohort} AS cohort, {offset} AS month_offset "
-        "FROM members m JOIN orders o ON o.member_id = m.id "
-        "WHERE m.created_at >= $1 AND m.created_at < $2 AND o.placed_at < $2"
-    )
-    retained = await db.fetch(
-        conn,
-        f"SELECT cohort, COUNT(DISTINCT member_id) AS n FROM ({later}) AS x "
-        "WHERE month_offset > 0 GROUP BY cohort",
-        since,
-        until,
-    )
-    by_month = await db.fetch(
-        conn,
-        f"SELECT cohort, month_offset, COUNT(DISTINCT member_id) AS n FROM ({later}) AS x "
-        "WHERE month_offset > 0 GROUP BY cohort, month_offset ORDER BY cohort, month_offset",
-        since,
-        until,
-    )
-    kept = {row["cohort"]: int(row["n"]) for row in retained}
-    months: dict[str, list[tuple[int, int]]] = {}
-    for row in by_month:
-        months.setdefault(row["cohort"], []).append((int(row["month_offset"]), int(row["n"])))
+    if touched:  # what the rollups count for them in the period, and what they should
+        in_period = rollups.MemberOrders(touched, placed_from=since, enrolled_from=since)
+        before = replace(in_period, upto_id=rolled, before=cut, enrolled_before=cut)
+        tally.add_all(await rollups.sequences(conn, before), -1, cut_day - 1)
+        now = replace(in_period, before=until, enrolled_before=until)
+        tally.add_all(await rollups.sequences(conn, now), 1, last)
+    return tally
+
+
+def _cohorts(tally: _Tally) -> list[Cohort]:
+    sizes: Counter[int] = Counter()
+    for day, n in tally.sizes.items():
+        sizes[rollups.month_of_day(day)] += n
+    retained: Counter[int] = Counter()
+    months: Counter[tuple[int, int]] = Counter()
+    for (cohort, ordered, first_month), n in tally.cohort.items():
+        months[(cohort, ordered - cohort)] += n
+        if first_month:
+            retained[cohort] += n
     return [
         Cohort(
-            row["cohort"], int(row["n"]), kept.get(row["cohort"], 0), months.get(row["cohort"], [])
+            f"{(month - 1) // 12:04d}-{(month - 1) % 12 + 1:02d}",
+            n,
+            retained[month],
+            sorted((later, k) for (c, later), k in months.items() if c == month and k),
         )
-        for row in sizes
+        for month, n in sorted(sizes.items())
+        if n
+    ]
+
+
+async def _top_rewards(conn: BaseDBAsyncClient, coupons: Counter[int]) -> list[RewardCount]:
+    top = sorted(((-n, reward) for reward, n in coupons.items() if n > 0))[:TOP_REWARDS]
+    if not top:
+        return []
+    ids = [reward for _, reward in top]
+    names = await db.fetch(
+        conn, f"SELECT id, name FROM rewards WHERE id IN ({db.in_list(len(ids))})", *ids
+    )
+    name = {int(r["id"]): str(r["name"]) for r in names}
+    return [RewardCount(reward, name[reward], -n) for n, reward in top]
+
+
+def _donations(tally: _Tally) -> list[CauseTotal]:
+    causes = sorted({label for label, _ in tally.donations})
+    return [
+        CauseTotal(
+            cause,
+            tally.donations[(cause, "don_n")],
+            tally.donations[(cause, "don_pts")],
+            tally.donations[(cause, "don_val")],
+        )
+        for cause in causes
+        if tally.donations[(cause, "don_n")]
     ]
 
 
@@ -246,46 +319,32 @@ async def program_report(
     """The programme's figures for the days ``start`` to ``end`` (both included)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     since, until = period(start, end, now)
-    conn = db.connection()
 
-    async def one(query: str, *values: Any) -> dict[str, Any]:
-        return (await db.fetch(conn, query, *values))[0]
+    async def read(conn: BaseDBAsyncClient) -> ProgramReport:
+        tally = await _tally(conn, since, until)
+        s = tally.sums
+        tiered = [(r["tier"], int(r["n"])) for r in await db.fetch(conn, _TIER_MIX)]
+        untiered = max(0, tally.enrolled_total - sum(n for _, n in tiered))
+        return ProgramReport(
+            start=since,
+            end=until,
+            members_enrolled=sum(tally.sizes.values()),
+            members_total=tally.enrolled_total,
+            active_members=s["orders"] - s["gap1"],
+            orders=s["orders"],
+            revenue_cents=s["revenue"],
+            repeat_customers=s["gap1"] - s["gap2"],
+            cohorts=_cohorts(tally),
+            points_issued=s["issued"],
+            points_redeemed=s["redeemed"],
+            points_expired=s["expired"],
+            points_outstanding=tally.outstanding,
+            liability=(settings.point_value * tally.outstanding).quantize(Decimal("0.01")),
+            referees=s["referees"],
+            referees_converted=s["converted"],
+            top_rewards=await _top_rewards(conn, tally.coupons),
+            donations=_donations(tally),
+            tier_mix=[(None, untiered), *tiered],
+        )
 
-    enrolled = await one(_MEMBERS, since, until)
-    bought = await one(_ORDERS, since, until)
-    repeat = await one(_REPEAT, since, until)
-    points = await one(
-        _POINTS,
-        since,
-        until,
-        EntryKind.REVERSAL.value,
-        EntryKind.REDEEM.value,
-        EntryKind.DONATE.value,
-        EntryKind.EXPIRE.value,
-    )
-    outstanding = int((await one(_OUTSTANDING, until))["points"])
-    referred = await one(_REFERRALS, since, until, keys.REFERRAL_REWARD)
-    top = await db.fetch(conn, _TOP_REWARDS, since, until, TOP_REWARDS)
-    tiered = [(r["tier"], int(r["n"])) for r in await db.fetch(conn, _TIER_MIX)]
-    untiered = max(0, int(enrolled["total"]) - sum(n for _, n in tiered))
-    return ProgramReport(
-        start=since,
-        end=until,
-        members_enrolled=int(enrolled["enrolled"]),
-        members_total=int(enrolled["total"]),
-        active_members=int(bought["active"]),
-        orders=int(bought["orders"]),
-        revenue_cents=int(bought["revenue"]),
-        repeat_customers=int(repeat["repeaters"]),
-        cohorts=await _cohorts(conn, since, until),
-        points_issued=int(points["issued"]),
-        points_redeemed=int(points["redeemed"]),
-        points_expired=int(points["expired"]),
-        points_outstanding=outstanding,
-        liability=(settings.point_value * outstanding).quantize(Decimal("0.01")),
-        referees=int(referred["referees"]),
-        referees_converted=int(referred["converted"]),
-        top_rewards=[RewardCount(int(r["id"]), r["name"], int(r["issued"])) for r in top],
-        donations=await donation_totals((since, until), conn),
-        tier_mix=[(None, untiered), *tiered],
-    )
+    return await rollups.in_one_snapshot(read)

@@ -159,6 +159,8 @@ def auc(scores: np.ndarray, redeemed: np.ndarray) -> float:
 
 def score_ranker(name: str, pairs: pd.DataFrame, ranker: CouponRanker) -> RewardMetrics:
     """Metrics of one ranker over the evaluated ``pairs``."""
+    if pairs.empty:
+        return RewardMetrics(name, tuple(0.0 for _ in KS), 0.0, 0, 0.0)
     scores = ranker(pairs)
     recalls: list[list[float]] = [[] for _ in KS]
     aucs, sizes = [], []

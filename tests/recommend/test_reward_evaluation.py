@@ -90,3 +90,29 @@ def test_ties_count_as_random_order() -> None:
     assert expected_recall(scores, redeemed, 4) == 1.0
     # above 1 of 4 unredeemed, tied with 2, below 1: (1 + 2 * 0.5) / 4
     assert auc(scores, redeemed) == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_reward_offers_beat_coupon_popularity_on_the_complete_journey() -> None:
+    """The real coupons; personal popularity stands in for the trained model's offers (the
+    rule's main signal, the share of own lines, does not depend on the model)."""
+    from recommend.data import load_completejourney, load_completejourney_coupons
+    from recommend.evaluation import holdout_window, temporal_split
+
+    interactions, _ = load_completejourney()
+    train, _ = temporal_split(interactions, 8)
+    cutoff, end = holdout_window(interactions, 8)
+
+    rows = evaluate_rewards(
+        PersonalPopularity.fit(train),
+        train,
+        load_completejourney_coupons(),
+        pd.Timestamp(cutoff),
+        pd.Timestamp(end),
+    )
+
+    by_name = {row.model: row for row in rows}
+    assert by_name[OURS].members > 150
+    assert by_name[OURS].recall[1] > 1.5 * by_name[POPULARITY].recall[1]
+    assert by_name[OURS].auc > by_name[POPULARITY].auc + 0.05
+    assert by_name[POPULARITY].auc > by_name["random"].auc

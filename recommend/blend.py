@@ -39,11 +39,18 @@ from recommend.features import (
     NEW_FEATURES,
     Candidates,
     bought_candidates,
+    joint_features,
     new_candidates,
 )
 from recommend.history import PurchaseHistory, summarise
 from recommend.matrix import InteractionMatrix, build_matrix, check_interactions, timestamps
-from recommend.ranker import LogisticRanker, fit_ranker
+from recommend.ranker import (
+    BoostingConfig,
+    ListRanker,
+    LogisticRanker,
+    fit_list_ranker,
+    fit_ranker,
+)
 
 WEEK = np.timedelta64(7, "D")
 
@@ -60,6 +67,10 @@ class BlendConfig:
     popular_candidates: int = 50
     l2: float = 1.0
     min_positives: int = 50
+    ranker: str = "logistic"
+    trees: int = 200
+    leaves: int = 31
+    learning_rate: float = 0.05
 
     @classmethod
     def from_kwargs(cls, **overrides: Any) -> BlendConfig:
@@ -70,6 +81,8 @@ class BlendConfig:
         if unknown:
             raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
         config = cls(**overrides)
+        if config.ranker not in RANKERS:
+            raise ValueError(f"ranker must be one of {', '.join(RANKERS)}, not {config.ranker!r}")
         if als_overrides:
             config = dataclasses.replace(
                 config, als=dataclasses.replace(config.als, **als_overrides)
@@ -89,12 +102,23 @@ class BlendConfig:
         return cls(**data)
 
 
+RANKERS = ("logistic", "lambdarank")
+
+
 @dataclass(frozen=True)
 class Rankers:
-    """The two fitted rankers."""
+    """The two fitted logistic rankers (purchase probabilities, merged by one sort)."""
 
     bought: LogisticRanker
     new: LogisticRanker
+
+
+@dataclass(frozen=True)
+class ListRankers:
+    """Two lambdarank models: bought and new candidates together, and new ones alone."""
+
+    joint: ListRanker
+    new: ListRanker
 
 
 class BlendedRecommender(Recommender):
@@ -108,7 +132,7 @@ class BlendedRecommender(Recommender):
         history: PurchaseHistory,
         user_factors: np.ndarray,
         item_factors: np.ndarray,
-        rankers: Rankers | None,
+        rankers: Rankers | ListRankers | None,
         config: BlendConfig,
     ) -> None:
         self.matrix = matrix
@@ -164,25 +188,34 @@ class BlendedRecommender(Recommender):
     def rank(self, rows: np.ndarray, n: int, exclude_purchased: bool) -> Ranking:
         """Blend bought and new candidates by purchase probability; new ones only if asked."""
         new = self._new(rows)
-        pair_rows, cols = new.rows, new.columns
-        reasons = np.where(new.from_cf, SIMILAR, POPULAR).astype(np.int8)
-        if self.rankers is not None:
-            scores = self.rankers.new.probability(new.features)
-        else:  # fixed rule: new products by ALS score, below every bought one
-            scores = 0.5 * expit(new.features[:, NEW_FEATURES.index("als_score")])
-        if not exclude_purchased:
-            bought = self._bought(rows)
-            if self.rankers is not None:
-                bought_scores = self.rankers.bought.probability(bought.features)
-            else:  # fixed rule: by order lines, then recency
-                lines = bought.features[:, BOUGHT_FEATURES.index("log_lines")]
-                since = bought.features[:, BOUGHT_FEATURES.index("log_days_since_last")]
-                bought_scores = 1.0 + np.expm1(lines) + 1.0 / (2.0 + np.expm1(since))
-            pair_rows = np.concatenate([bought.rows, pair_rows])
-            cols = np.concatenate([bought.columns, cols])
-            scores = np.concatenate([bought_scores, scores])
-            reasons = np.concatenate([np.full(len(bought.rows), BOUGHT, np.int8), reasons])
+        new_reasons = np.where(new.from_cf, SIMILAR, POPULAR).astype(np.int8)
+        if exclude_purchased:
+            return _top_per_row(rows, new.rows, new.columns, self._new_scores(new), new_reasons, n)
+        bought = self._bought(rows)
+        if isinstance(self.rankers, ListRankers):
+            scores = self.rankers.joint.score(joint_features(bought, new))
+        else:
+            scores = np.concatenate([self._bought_scores(bought), self._new_scores(new)])
+        pair_rows = np.concatenate([bought.rows, new.rows])
+        cols = np.concatenate([bought.columns, new.columns])
+        reasons = np.concatenate([np.full(len(bought.rows), BOUGHT, np.int8), new_reasons])
         return _top_per_row(rows, pair_rows, cols, scores, reasons, n)
+
+    def _new_scores(self, new: Candidates) -> np.ndarray:
+        if isinstance(self.rankers, ListRankers):
+            return self.rankers.new.score(new.features)
+        if self.rankers is not None:
+            return self.rankers.new.probability(new.features)
+        # fixed rule: new products by ALS score, below every bought one
+        return 0.5 * expit(new.features[:, NEW_FEATURES.index("als_score")])
+
+    def _bought_scores(self, bought: Candidates) -> np.ndarray:
+        if isinstance(self.rankers, Rankers):
+            return self.rankers.bought.probability(bought.features)
+        # fixed rule: by order lines, then recency
+        lines = bought.features[:, BOUGHT_FEATURES.index("log_lines")]
+        since = bought.features[:, BOUGHT_FEATURES.index("log_days_since_last")]
+        return 1.0 + np.expm1(lines) + 1.0 / (2.0 + np.expm1(since))
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Config, reference time; history, factors and rankers as arrays."""
@@ -193,9 +226,12 @@ class BlendedRecommender(Recommender):
         }
         arrays["user_factors"] = self.user_factors
         arrays["item_factors"] = self.item_factors
-        if self.rankers is not None:
+        if isinstance(self.rankers, Rankers):
             arrays["ranker.bought"] = self.rankers.bought.to_array()
             arrays["ranker.new"] = self.rankers.new.to_array()
+        elif isinstance(self.rankers, ListRankers):
+            arrays["ranker.joint.lambdarank"] = self.rankers.joint.to_array()
+            arrays["ranker.new.lambdarank"] = self.rankers.new.to_array()
         params = {"config": self.config.to_json(), "now": str(self.history.now)}
         return params, arrays
 
@@ -212,11 +248,16 @@ class BlendedRecommender(Recommender):
                 if f.name != "now"
             },
         )
-        rankers = None
+        rankers: Rankers | ListRankers | None = None
         if "ranker.bought" in arrays:
             rankers = Rankers(
                 LogisticRanker.from_array(arrays["ranker.bought"]),
                 LogisticRanker.from_array(arrays["ranker.new"]),
+            )
+        elif "ranker.joint.lambdarank" in arrays:
+            rankers = ListRankers(
+                ListRanker.from_array(arrays["ranker.joint.lambdarank"]),
+                ListRanker.from_array(arrays["ranker.new.lambdarank"]),
             )
         config = BlendConfig.from_json(params["config"])
         return cls(matrix, history, arrays["user_factors"], arrays["item_factors"], rankers, config)
@@ -249,7 +290,10 @@ def _top_per_row(
     return Ranking(out_cols, out_scores, out_reasons)
 
 
-def learn_rankers(interactions: pd.DataFrame, config: BlendConfig) -> Rankers | None:
+Examples = list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def learn_rankers(interactions: pd.DataFrame, config: BlendConfig) -> Rankers | ListRankers | None:
     """Fit the rankers on history before the last ``label_weeks`` -> purchases in them.
 
     With ``label_windows > 1`` the examples of earlier windows (each ``label_weeks`` further
@@ -260,7 +304,7 @@ def learn_rankers(interactions: pd.DataFrame, config: BlendConfig) -> Rankers | 
     if len(stamps) == 0:
         return None
     end = stamps.max()
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {"bought": [], "new": []}
+    parts: dict[str, Examples] = {"bought": [], "new": [], "joint": []}
     for window in range(config.label_windows):
         upto = end - window * config.label_weeks * WEEK
         cutoff = upto - config.label_weeks * WEEK
@@ -270,16 +314,39 @@ def learn_rankers(interactions: pd.DataFrame, config: BlendConfig) -> Rankers | 
             _label_examples(
                 interactions[past_mask], interactions[future_mask], cutoff, config, parts
             )
-    fitted = {}
-    for name, chunks in parts.items():
-        if not chunks:
+    for name in ("bought", "new"):
+        chunks = parts[name]
+        if not chunks or sum(float(c[1].sum()) for c in chunks) < config.min_positives:
             return None
-        y = np.concatenate([c[1] for c in chunks])
-        if y.sum() < config.min_positives:
-            return None
-        features = np.vstack([c[0] for c in chunks])
-        fitted[name] = fit_ranker(features, y, np.concatenate([c[2] for c in chunks]), config.l2)
-    return Rankers(fitted["bought"], fitted["new"])
+    if config.ranker == "lambdarank":
+        boosting = BoostingConfig(
+            trees=config.trees, learning_rate=config.learning_rate, leaves=config.leaves
+        )
+        joint, new = (_list_ranker(parts[name], boosting) for name in ("joint", "new"))
+        return ListRankers(joint, new)
+    logistic = (
+        fit_ranker(
+            np.vstack([c[0] for c in parts[name]]),
+            np.concatenate([c[1] for c in parts[name]]),
+            np.concatenate([c[2] for c in parts[name]]),
+            config.l2,
+        )
+        for name in ("bought", "new")
+    )
+    return Rankers(*logistic)
+
+
+def _list_ranker(chunks: Examples, boosting: BoostingConfig) -> ListRanker:
+    """Lambdarank over ``chunks``; a query is one member's candidates in one chunk."""
+    features, labels, groups = [], [], []
+    for chunk_features, y, _, rows in chunks:
+        order = np.argsort(rows, kind="stable")
+        features.append(chunk_features[order])
+        labels.append(y[order])
+        groups.append(np.unique(rows, return_counts=True)[1])
+    return fit_list_ranker(
+        np.vstack(features), np.concatenate(labels), np.concatenate(groups), boosting
+    )
 
 
 def _label_examples(
@@ -287,9 +354,10 @@ def _label_examples(
     future: pd.DataFrame,
     cutoff: np.datetime64,
     config: BlendConfig,
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]],
+    parts: dict[str, Examples],
 ) -> None:
-    """Append (features, bought in ``future``, weight) for members active in ``future``."""
+    """Append (features, bought in ``future``, weight, member row) for members active in
+    ``future``: bought and new candidates, and both together for a list ranker."""
     matrix = build_matrix(past)
     history = summarise(past, matrix, now=cutoff, half_lives=config.half_lives)
     als = fit_als(matrix.counts, config.als)
@@ -309,9 +377,17 @@ def _label_examples(
     member_breadth[breadth_rows[breadth_rows >= 0]] = breadth.to_numpy()[breadth_rows >= 0]
     for start in range(0, len(active), 256):
         bought, new = inner.candidates(active[start : start + 256])
+        labels = {}
         for name, cand in (("bought", bought), ("new", new)):
             y = np.isin(cand.rows * n_products + cand.columns, labelled).astype(np.float64)
-            parts[name].append((cand.features, y, 1.0 / np.sqrt(member_breadth[cand.rows])))
+            labels[name] = y
+            weight = 1.0 / np.sqrt(member_breadth[cand.rows])
+            parts[name].append((cand.features, y, weight, cand.rows))
+        if config.ranker == "lambdarank":
+            rows = np.concatenate([bought.rows, new.rows])
+            y = np.concatenate([labels["bought"], labels["new"]])
+            weight = 1.0 / np.sqrt(member_breadth[rows])
+            parts["joint"].append((joint_features(bought, new), y, weight, rows))
 
 
 def fit(interactions: pd.DataFrame, **options: Any) -> BlendedRecommender:

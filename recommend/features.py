@@ -63,6 +63,14 @@ NEW_FEATURES = (
     "trips_56d_x_product_repeat_logit",
 )
 
+#: Features of a list ranker that orders bought and new candidates together: the union of both
+#: sets (a feature one kind lacks is NaN for it) and whether the member bought the product.
+JOINT_FEATURES = (
+    "bought_before",
+    *BOUGHT_FEATURES,
+    *(name for name in NEW_FEATURES if name not in BOUGHT_FEATURES),
+)
+
 
 @dataclass(frozen=True)
 class Candidates:
@@ -188,3 +196,23 @@ def new_candidates(
         ]
     )
     return Candidates(pair_rows, cols.astype(np.int64), features, from_cf)
+
+
+def joint_features(bought: Candidates, new: Candidates) -> np.ndarray:
+    """``JOINT_FEATURES`` of the bought candidates followed by the new ones.
+
+    Returns
+    -------
+    ndarray, shape (len(bought.rows) + len(new.rows), len(JOINT_FEATURES)), float64
+    """
+    n_bought = len(bought.rows)
+    out = np.full((n_bought + len(new.rows), len(JOINT_FEATURES)), np.nan)
+    out[:n_bought, 0] = 1.0
+    out[n_bought:, 0] = 0.0
+    for names, part, rows in (
+        (BOUGHT_FEATURES, bought, slice(0, n_bought)),
+        (NEW_FEATURES, new, slice(n_bought, None)),
+    ):
+        columns = [JOINT_FEATURES.index(name) for name in names]
+        out[rows, columns] = part.features
+    return out

@@ -12,6 +12,7 @@ from loyalty import db
 from loyalty.programme.config import member_tier, program_config
 from loyalty.rewards import tier_allows, unavailable
 from models import Member, ModelVersion, OrderLine, Product, Reward, RewardKind
+from recommend.rewards import REWARD_CONTEXT, RewardSignals, reward_score
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,6 @@ SELECT * FROM (
   ORDER BY mo.rank LIMIT $3) popular
 ORDER BY fallback, rank
 """
-# Rewards are ranked against this many of the member's product offers.
-REWARD_CONTEXT = 20
 
 
 async def product_offers(member_id: int, n: int) -> list[ProductOffer]:
@@ -113,14 +112,13 @@ async def reward_offers(
     *,
     offered: list[ProductOffer] | None = None,
 ) -> list[RewardOffer]:
-    """Catalogue rewards the member may redeem, ranked by affinity to what they give and by
-    affordability.
+    """Catalogue rewards the member may redeem, ranked by :func:`recommend.rewards.reward_score`
+    (ties: cheaper first).
 
-    Affinity: a free product the member buys (or is offered) scores by its rank; a reward
-    restricted to a category scores by the member's share of lines in that category; other
-    kinds have a fixed prior. A reward the balance covers keeps its affinity (AFFORDABLE_NOW);
-    one it does not is scaled by how much of it the balance covers. Rewards for a tier above
-    the member's are left out. ``offered`` are the member's product offers when the caller has
+    A free product is a reward on its sku, a reward restricted to a category one on the
+    category's products: both score by the member's offers of those products and their share
+    of the member's order lines; other kinds have a fixed prior. Rewards for a tier above the
+    member's are left out. ``offered`` are the member's product offers when the caller has
     read them already.
     """
     now = now or datetime.now(UTC)
@@ -133,32 +131,48 @@ async def reward_offers(
         rewards = [r for r in rewards if tier_allows(config, held, r)]
     if not rewards:
         return []
-    bought: dict[str | None, int] = {}
-    if any(r.category for r in rewards):
+    by_sku: dict[str, int] = {}
+    by_category: dict[str | None, int] = {}
+    if any(_on_products(r) for r in rewards):
         rows = await db.fetch(
             db.connection(),
-            "SELECT p.category, COUNT(*) AS lines FROM order_lines ol "
+            "SELECT p.sku, p.category, COUNT(*) AS lines FROM order_lines ol "
             "JOIN orders o ON o.id = ol.order_id JOIN products p ON p.id = ol.product_id "
-            "WHERE o.member_id = $1 GROUP BY p.category",
+            "WHERE o.member_id = $1 GROUP BY p.sku, p.category",
             member.id,
         )
-        bought = {row["category"]: int(row["lines"]) for row in rows}
-    total = sum(bought.values()) or 1
+        for row in rows:
+            by_sku[row["sku"]] = by_sku.get(row["sku"], 0) + int(row["lines"])
+            by_category[row["category"]] = by_category.get(row["category"], 0) + int(row["lines"])
+    total = sum(by_sku.values()) or 1
     if offered is None:
         offered = await product_offers(member.id, REWARD_CONTEXT)
-    rank = {o.product.sku: i for i, o in enumerate(offered[:REWARD_CONTEXT])}
+    sku_rank: dict[str, int] = {}
+    category_rank: dict[str | None, int] = {}
+    for i, o in enumerate(offered[:REWARD_CONTEXT]):
+        sku_rank.setdefault(o.product.sku, i)
+        category_rank.setdefault(o.product.category, i)
     ranked = []
     for reward in rewards:
-        if reward.kind == RewardKind.FREE_PRODUCT and reward.sku in rank:
-            affinity, liked = 1.0 - rank[reward.sku] / 40, True
-        elif reward.category:
-            affinity = bought.get(reward.category, 0) / total
-            liked = affinity > 0
-        else:
-            affinity, liked = GENERIC_AFFINITY[reward.kind], False
         covered = min(1.0, member.balance / reward.points_cost)
-        score = affinity * (1.0 if covered >= 1.0 else 0.5 * covered)
-        reason = "AFFORDABLE_NOW" if covered >= 1.0 else ("BOUGHT_OFTEN" if liked else "POPULAR")
-        ranked.append(RewardOffer(reward, round(score, 6), reason))
+        if reward.kind == RewardKind.FREE_PRODUCT and reward.sku:
+            signals = RewardSignals(
+                True, by_sku.get(reward.sku, 0) / total, sku_rank.get(reward.sku), covered=covered
+            )
+        elif reward.category:
+            signals = RewardSignals(
+                True,
+                by_category.get(reward.category, 0) / total,
+                category_rank.get(reward.category),
+                covered=covered,
+            )
+        else:
+            signals = RewardSignals(False, prior=GENERIC_AFFINITY[reward.kind], covered=covered)
+        score, reason = reward_score(signals)
+        ranked.append(RewardOffer(reward, score, str(reason)))
     ranked.sort(key=lambda o: (-o.score, o.reward.points_cost, o.reward.id))
     return ranked[:n]
+
+
+def _on_products(reward: Reward) -> bool:
+    return bool(reward.category) or (reward.kind == RewardKind.FREE_PRODUCT and bool(reward.sku))

@@ -186,3 +186,37 @@ async def test_an_offered_product_loads_every_column_of_its_row(database, tmp_pa
     for offer in offered:
         for field in Product._meta.fields_db_projection:
             assert getattr(offer.product, field) == getattr(stored[offer.product.id], field), field
+
+
+async def test_a_reward_on_products_the_member_is_offered_ranks_by_those_offers(database, tmp_path):
+    from decimal import Decimal
+
+    from loyalty import rewards
+    from models import Member
+
+    # given: member 0's most bought product is in category "tea"; rewards on tea, on coffee
+    # (never bought or offered) and a plain discount, all affordable
+    ids = await seed(database)
+    await Product.filter(sku="OWN-0").update(category="tea")
+    await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+    await adjust.adjust_points(ids[0], 10_000, "seed")
+    for name, category in (("Tea", "tea"), ("Coffee", "coffee"), ("Anything", None)):
+        await rewards.create_reward(
+            rewards.RewardInput(
+                name=name,
+                kind="fixed_discount",
+                points_cost=100,
+                value=Decimal(1),
+                category=category,
+            )
+        )
+
+    # when
+    ranked = await serving.reward_offers(await Member.get(id=ids[0]), 3)
+
+    # then: the tea reward rides on the offered product (a line share of 1/3 alone would
+    # rank it below the discount's prior of 0.6); coffee has neither signal
+    assert [o.reward.name for o in ranked] == ["Tea", "Anything", "Coffee"]
+    assert ranked[0].score > 0.6
+    assert ranked[2].score == 0.0
+    assert {o.reason for o in ranked} == {"AFFORDABLE_NOW"}

@@ -1,9 +1,22 @@
+import json
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
 
 import recommend
 from recommend import BlendedRecommender
+from recommend.base import PARAMS_FILE
 from recommend.baselines import GlobalPopularity
+from recommend.blend import ListRankers
+from recommend.features import (
+    BOUGHT_FEATURES,
+    JOINT_FEATURES,
+    NEW_FEATURES,
+    Candidates,
+    joint_features,
+)
 
 
 def test_tiny_data_uses_fixed_rule_and_puts_the_habit_first(tiny: pd.DataFrame) -> None:
@@ -90,3 +103,58 @@ def test_empty_history_is_a_clear_error() -> None:
     empty = pd.DataFrame({"member_id": [], "product_id": [], "timestamp": [], "quantity": []})
     with pytest.raises(ValueError, match="no interactions"):
         recommend.fit(empty)
+
+
+def test_lambdarank_option_learns_the_habit_and_round_trips(
+    shoppers: pd.DataFrame, tmp_path: Path
+) -> None:
+    # given: the list rankers, few trees to stay fast
+    model = recommend.fit(shoppers, ranker="lambdarank", trees=20)
+
+    # when
+    model.save(tmp_path / "model")
+    loaded = recommend.load(tmp_path / "model")
+
+    # then
+    assert isinstance(model.rankers, ListRankers)
+    assert model.recommend_with_reasons([0], n=5)[0][0][:1] == (0,)
+    for exclude in (False, True):
+        assert loaded.recommend_with_reasons([0, 5, "stranger"], 10, exclude) == (
+            model.recommend_with_reasons([0, 5, "stranger"], 10, exclude)
+        )
+    assert (
+        json.loads((tmp_path / "model" / PARAMS_FILE).read_text())["params"]["config"]["ranker"]
+        == "lambdarank"
+    )
+
+
+def test_unknown_ranker_is_a_clear_error(tiny: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="ranker must be one of"):
+        recommend.fit(tiny, ranker="forest")
+
+
+def test_joint_features_put_shared_features_in_one_column() -> None:
+    bought = Candidates(
+        np.array([0]),
+        np.array([1]),
+        np.arange(len(BOUGHT_FEATURES), dtype=float)[None, :],
+        np.zeros(1, dtype=bool),
+    )
+    new = Candidates(
+        np.array([0]),
+        np.array([2]),
+        -np.arange(len(NEW_FEATURES), dtype=float)[None, :] - 1,
+        np.ones(1, dtype=bool),
+    )
+
+    joint = joint_features(bought, new)
+
+    als = JOINT_FEATURES.index("als_score")
+    assert joint[:, 0].tolist() == [1.0, 0.0]
+    assert joint[0, als] == BOUGHT_FEATURES.index("als_score")
+    assert joint[1, als] == -NEW_FEATURES.index("als_score") - 1
+    assert np.isnan(joint[1, JOINT_FEATURES.index("log_lines")])
+    # each row has exactly its own kind's features, the rest NaN
+    assert np.isnan(joint).sum() == 2 * (len(JOINT_FEATURES) - 1) - len(BOUGHT_FEATURES) - len(
+        NEW_FEATURES
+    )

@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 from tortoise.transactions import in_transaction
 
-from models import MemberOffer, ModelVersion, OrderLine
+from loyalty.offers.interactions import load_interactions
+from models import MemberOffer, ModelVersion
 from recommend.base import Recommender
 from recommend.baselines import GlobalPopularity
 from recommend.evaluation import evaluate_model, relevant_products, temporal_split
@@ -41,16 +42,6 @@ class RetrainResult:
     message: str
     metrics: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-async def load_interactions() -> pd.DataFrame:
-    """Order lines as ``member_id, product_id, timestamp, quantity`` (refunds not subtracted)."""
-    rows = await OrderLine.all().values_list(
-        "order__member_id", "product_id", "order__placed_at", "quantity"
-    )
-    frame = pd.DataFrame(rows, columns=["member_id", "product_id", "timestamp", "quantity"])
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_localize(None)
-    return frame
 
 
 def _holdout_metrics(

@@ -80,6 +80,20 @@ def migrate(_: argparse.Namespace, settings: Settings) -> int:
 def import_data(args: argparse.Namespace, settings: Settings) -> int:
     from loyalty.ops import importer
 
+    if args.dataset == "synthetic":
+        if args.households is not None:
+            print(
+                "--households is for completejourney; synthetic takes --scale or --members",
+                file=sys.stderr,
+            )
+            return 2
+        return asyncio.run(importer.main_synthetic(settings, args.scale, args.members))
+    if args.scale is not None or args.members is not None:
+        print(
+            "--scale and --members are for synthetic; completejourney takes --households",
+            file=sys.stderr,
+        )
+        return 2
     return asyncio.run(importer.main(settings, households=args.households))
 
 
@@ -169,8 +183,12 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
     s.add_argument("--since", required=True, help="ISO date or date-time (UTC without an offset)")
     s.set_defaults(run=sync)
     i = sub.add_parser("import", help="load a data set into the database")
-    i.add_argument("dataset", choices=["completejourney"])
+    i.add_argument("dataset", choices=["completejourney", "synthetic"])
     i.add_argument("--households", type=int, default=None, help="only the first N households")
+    i.add_argument(
+        "--scale", type=int, default=None, help="synthetic: the data set's households K times"
+    )
+    i.add_argument("--members", type=int, default=None, help="synthetic: N cloned households")
     i.set_defaults(run=import_data)
     t = sub.add_parser("retrain", help="train the recommender from the database and publish it")
     t.add_argument("--holdout-weeks", type=int, default=4)

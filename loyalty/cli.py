@@ -128,12 +128,14 @@ def jobs_run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
 
-async def _retrain(settings: Settings, holdout_weeks: int) -> int:
+async def _retrain(settings: Settings, holdout_weeks: int, processes: int | None) -> int:
     from loyalty.offers import publish
 
     await db.init(settings)
     try:
-        result = await publish.retrain(settings.model_dir, holdout_weeks=holdout_weeks)
+        result = await publish.retrain(
+            settings.model_dir, holdout_weeks=holdout_weeks, processes=processes
+        )
     finally:
         await db.close()
     print(result.message)
@@ -141,11 +143,16 @@ async def _retrain(settings: Settings, holdout_weeks: int) -> int:
         print(f"  {name}: {value:.4f}" if isinstance(value, float) else f"  {name}: {value}")
     for name, seconds in result.timings.items():
         print(f"  {name} seconds: {seconds:.1f}")
+    for name, count in result.counts.items():
+        print(f"  {name}: {count}")
     return 0 if result.published else 1
 
 
 def retrain(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_retrain(settings, args.holdout_weeks))
+    if args.processes is not None and args.processes < 1:
+        print("--processes must be at least 1", file=sys.stderr)
+        return 2
+    return asyncio.run(_retrain(settings, args.holdout_weeks, args.processes))
 
 
 def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
@@ -192,6 +199,12 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
     i.set_defaults(run=import_data)
     t = sub.add_parser("retrain", help="train the recommender from the database and publish it")
     t.add_argument("--holdout-weeks", type=int, default=4)
+    t.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="processes that precompute offers (default: one per core, fewer for few members)",
+    )
     t.set_defaults(run=retrain)
     e = sub.add_parser("evaluate", help="offline metrics of the recommender against baselines")
     e.add_argument("--holdout-weeks", type=int, default=8)

@@ -202,7 +202,9 @@ async def run(bench: Bench) -> Table:
         "data set's households cloned with new ids and per-household time jitter), then "
         "`loyalty retrain` (holdout evaluation, fit, precompute, publish); wall s is the whole "
         "process, CPU s its user + system time (on a shared machine the CPU time says more "
-        "about the code, the wall time about the machine), peak RSS its ru_maxrss",
+        "about the code, the wall time about the machine), peak RSS its ru_maxrss (the "
+        "largest single process: precompute workers, when there are several, each hold their "
+        "own copy of the model on top of it)",
         "precompute members/s: members with offers (plus the fallback list) over the "
         "precompute step's seconds as `loyalty retrain` prints them",
         f"programReport: median of {REPORT_CALLS} calls of the domain function (default "

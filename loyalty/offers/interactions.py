@@ -74,19 +74,27 @@ class _Columns:
 
 
 class _BinaryCopy:
-    """Receives the bytes of a binary COPY in whatever pieces they arrive; cuts whole rows."""
+    """Receives the bytes of a binary COPY in whatever pieces they arrive; cuts whole rows.
+
+    A malformed stream is noted and the rest of it skipped, and ``finish`` raises: raising
+    inside the COPY would leave the connection in the middle of it.
+    """
 
     def __init__(self, into: _Columns) -> None:
         self.into = into
         self.pending = bytearray()
         self.header_seen = False
         self.block = CHUNK_LINES * _ROW.itemsize
+        self.problem: str | None = None
 
     async def __call__(self, data: bytes) -> None:
+        if self.problem is not None:
+            return
         self.pending += data
         if not self.header_seen and len(self.pending) >= _HEADER:
             if bytes(self.pending[: len(_SIGNATURE)]) != _SIGNATURE:
-                raise ValueError("not a PostgreSQL binary COPY stream")
+                self.problem = "not a PostgreSQL binary COPY stream"
+                return
             extension = int.from_bytes(self.pending[_HEADER - 4 : _HEADER], "big")
             del self.pending[: _HEADER + extension]
             self.header_seen = True
@@ -102,7 +110,8 @@ class _BinaryCopy:
         del self.pending[:size]
         lengths = ("member_length", "product_length", "placed_length", "quantity_length")
         if (table["fields"] != 4).any() or any((table[name] != 8).any() for name in lengths):
-            raise ValueError("unexpected row in the order lines' COPY stream (a null?)")
+            self.problem = "unexpected row in the order lines' COPY stream (a null?)"
+            return
         stamps = _PG_EPOCH + table["placed_at"].astype(np.int64).astype("timedelta64[us]")
         self.into.add(
             table["member_id"].astype(np.int64),
@@ -113,7 +122,10 @@ class _BinaryCopy:
 
     def finish(self) -> None:
         """Cut the last rows; what remains must be the end marker."""
-        self._cut()
+        if self.problem is None:
+            self._cut()
+        if self.problem is not None:
+            raise ValueError(self.problem)
         if not self.header_seen or bytes(self.pending) != _TRAILER:
             raise ValueError("the order lines' COPY stream ended early")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+import pytest
 
 from loyalty import orders
 from loyalty.offers import interactions
@@ -63,3 +64,17 @@ async def test_no_lines_give_an_empty_frame_with_the_columns(database):
 
     assert streamed.empty
     assert list(streamed.columns) == list(interactions.COLUMNS)
+
+
+async def test_a_malformed_copy_stream_is_refused_after_it_ends():
+    # a row of three fields where four are expected: noted, the rest skipped, raised at the end
+    columns = interactions._Columns()
+    reader = interactions._BinaryCopy(columns)
+    header = interactions._SIGNATURE + bytes(8)
+    row = (3).to_bytes(2, "big") + ((8).to_bytes(4, "big") + bytes(8)) * 4
+
+    await reader(header + row + b"\xff\xff")
+
+    with pytest.raises(ValueError, match="unexpected row"):
+        reader.finish()
+    assert columns.frame().empty

@@ -69,7 +69,8 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 seconds = time.monotonic() - began
 with open(sys.argv[1], "w") as out:
-    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss} {seconds}")
+    cpu = usage.ru_utime + usage.ru_stime
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss} {seconds} {cpu}")
 """
 RETRAIN_COLUMNS = ["step", "s", "members", "members/s", "offer rows", "rows/s", "peak RSS MiB"]
 
@@ -83,6 +84,7 @@ class Finished:
     peak_mib: float
     out: str
     log: Path
+    cpu_seconds: float = 0.0  # user + system
 
     def failure(self, what: str) -> RuntimeError:
         tail = self.log.read_text(errors="replace")[-3000:]
@@ -124,8 +126,8 @@ def _loyalty(args: Sequence[str], settings: Settings, log: Path, model_dir: Path
     command = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(usage), "-m", "loyalty.cli", *args]
     with log.open("ab") as err, out.open("wb") as stdout:
         subprocess.run(command, env=env, cwd=ROOT, stdout=stdout, stderr=err, check=True)
-    code, kib, seconds = usage.read_text().split()
-    return Finished(int(code), float(seconds), int(kib) / 1024, out.read_text(), log)
+    code, kib, seconds, cpu = usage.read_text().split()
+    return Finished(int(code), float(seconds), int(kib) / 1024, out.read_text(), log, float(cpu))
 
 
 async def loyalty(

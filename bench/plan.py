@@ -27,6 +27,7 @@ class Plan:
     warmup: int
     rounds: int
     import_shares: tuple[float, ...]  # of the Complete Journey households, one import each
+    data_scales: tuple[float, ...]  # times the Complete Journey households, one database each
     concurrency: int = 16
     workers: tuple[int, ...] = (1, 2, 4)
 
@@ -43,6 +44,7 @@ FULL = Plan(
     warmup=200,
     rounds=8,
     import_shares=(0.1, 0.5, 1.0),
+    data_scales=(1, 5, 20),
 )
 QUICK = Plan(
     members=1000,
@@ -56,6 +58,7 @@ QUICK = Plan(
     warmup=20,
     rounds=2,
     import_shares=(0.02, 0.05, 0.1),
+    data_scales=(0.05, 0.1, 0.2),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import shlex
 import sys
 import tempfile
@@ -12,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import bulk, machine, preview, read_path, scaling, seed, write_path
+from bench import bulk, machine, preview, read_path, scale_data, scaling, seed, write_path
 from bench.database import POSTGRES_URL, postgres_reachable, postgres_version, scratch_database
 from bench.plan import FULL, QUICK, Bench, Plan
 from bench.report import Table
@@ -28,7 +29,9 @@ BENCHMARKS: tuple[Callable[[Bench], Awaitable[Table | list[Table]]], ...] = (
     preview.run,
     scaling.run,
     bulk.run,
+    scale_data.run,
 )
+NAMES = {benchmark.__module__.rsplit(".", 1)[-1]: benchmark for benchmark in BENCHMARKS}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -40,13 +43,36 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output", type=Path, default=RESULTS, help=f"markdown results (default {RESULTS})"
     )
+    parser.add_argument(
+        "--only", choices=sorted(NAMES), action="append", help="run only this benchmark (repeat)"
+    )
+    parser.add_argument(
+        "--scales",
+        type=_scales,
+        default=None,
+        help="data scales of scale_data, e.g. 1,5 (default: 1,5,20; --quick 0.05,0.1,0.2)",
+    )
     return parser.parse_args(argv)
+
+
+def _scales(text: str) -> tuple[float, ...]:
+    try:
+        scales = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not scales or min(scales) <= 0:
+        raise argparse.ArgumentTypeError("scales must be positive")
+    return scales
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; 2 when a backend that was asked for is unavailable."""
     args = parse(argv)
-    results = asyncio.run(run(args.backend, QUICK if args.quick else FULL, args.quick))
+    plan = QUICK if args.quick else FULL
+    if args.scales:
+        plan = dataclasses.replace(plan, data_scales=args.scales)
+    chosen = tuple(NAMES[name] for name in args.only) if args.only else BENCHMARKS
+    results = asyncio.run(run(args.backend, plan, args.quick, chosen))
     if results is None:
         return 2
     args.output.write_text(results)
@@ -54,7 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def run(backend: str, plan: Plan, quick: bool) -> str | None:
+async def run(
+    backend: str,
+    plan: Plan,
+    quick: bool,
+    benchmarks: tuple[Callable[[Bench], Awaitable[Table | list[Table]]], ...] = BENCHMARKS,
+) -> str | None:
     """The results as markdown; None when a backend that was asked for is unavailable."""
     backends = ["sqlite", "postgres"] if backend == "all" else [backend]
     skipped: list[str] = []
@@ -69,8 +100,15 @@ async def run(backend: str, plan: Plan, quick: bool) -> str | None:
             skipped.append(f"PostgreSQL skipped: not reachable at {POSTGRES_URL} ({problem})")
         else:
             pg_version = await postgres_version()
+    only = [arg for b in benchmarks for arg in ("--only", b.__module__.rsplit(".", 1)[-1])]
     command = "python -m bench " + shlex.join(
-        ["--backend", backend, *(["--quick"] if quick else [])]
+        [
+            "--backend",
+            backend,
+            *(["--quick"] if quick else []),
+            *(only if benchmarks != BENCHMARKS else []),
+            *(["--scales", ",".join(f"{s:g}" for s in plan.data_scales)]),
+        ]
     )
     header = [
         f"{command}  ({'quick' if quick else 'full'} run, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
@@ -82,14 +120,19 @@ async def run(backend: str, plan: Plan, quick: bool) -> str | None:
     tables: list[Table] = []
     with tempfile.TemporaryDirectory(prefix="loyalty-bench-logs-") as logs:
         for name in backends:
-            tables += await run_backend(name, plan, Path(logs))
+            tables += await run_backend(name, plan, Path(logs), benchmarks)
     header.append(f"load average at end: {machine.load()}")
     header.append(f"total time: {time.monotonic() - started:.0f} s")
     print("\n".join(header[-2:]))
     return markdown(header, tables)
 
 
-async def run_backend(backend: str, plan: Plan, logs: Path) -> list[Table]:
+async def run_backend(
+    backend: str,
+    plan: Plan,
+    logs: Path,
+    benchmarks: tuple[Callable[[Bench], Awaitable[Table | list[Table]]], ...] = BENCHMARKS,
+) -> list[Table]:
     """Seed a new database of this backend and run every benchmark on it."""
     print(f"\n== {backend} ==", flush=True)
     tables = []
@@ -101,7 +144,7 @@ async def run_backend(backend: str, plan: Plan, logs: Path) -> list[Table]:
         counts = ", ".join(f"{n:,} {t}" for t, n in seeded.rows.items())
         print(f"seeded in {time.monotonic() - began:.1f} s: {counts}; ledger invariants hold")
         bench = Bench(backend, settings, seeded, plan, logs)
-        for benchmark in BENCHMARKS:
+        for benchmark in benchmarks:
             began = time.monotonic()
             result = await benchmark(bench)
             made = result if isinstance(result, list) else [result]

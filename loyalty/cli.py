@@ -101,6 +101,20 @@ def member_export(args: argparse.Namespace, settings: Settings) -> int:
 def import_data(args: argparse.Namespace, settings: Settings) -> int:
     from loyalty.ops import importer
 
+    if args.dataset == "synthetic":
+        if args.households is not None:
+            print(
+                "--households is for completejourney; synthetic takes --scale or --members",
+                file=sys.stderr,
+            )
+            return 2
+        return asyncio.run(importer.main_synthetic(settings, args.scale, args.members))
+    if args.scale is not None or args.members is not None:
+        print(
+            "--scale and --members are for synthetic; completejourney takes --households",
+            file=sys.stderr,
+        )
+        return 2
     return asyncio.run(importer.main(settings, households=args.households))
 
 
@@ -135,12 +149,14 @@ def jobs_run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
 
-async def _retrain(settings: Settings, holdout_weeks: int) -> int:
+async def _retrain(settings: Settings, holdout_weeks: int, processes: int | None) -> int:
     from loyalty.offers import publish
 
     await db.init(settings)
     try:
-        result = await publish.retrain(settings.model_dir, holdout_weeks=holdout_weeks)
+        result = await publish.retrain(
+            settings.model_dir, holdout_weeks=holdout_weeks, processes=processes
+        )
     finally:
         await db.close()
     print(result.message)
@@ -148,11 +164,16 @@ async def _retrain(settings: Settings, holdout_weeks: int) -> int:
         print(f"  {name}: {value:.4f}" if isinstance(value, float) else f"  {name}: {value}")
     for name, seconds in result.timings.items():
         print(f"  {name} seconds: {seconds:.1f}")
+    for name, count in result.counts.items():
+        print(f"  {name}: {count}")
     return 0 if result.published else 1
 
 
 def retrain(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_retrain(settings, args.holdout_weeks))
+    if args.processes is not None and args.processes < 1:
+        print("--processes must be at least 1", file=sys.stderr)
+        return 2
+    return asyncio.run(_retrain(settings, args.holdout_weeks, args.processes))
 
 
 def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
@@ -225,11 +246,21 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
     x.add_argument("external_id", help="the shop's customer id of the member")
     x.set_defaults(run=member_export)
     i = sub.add_parser("import", help="load a data set into the database")
-    i.add_argument("dataset", choices=["completejourney"])
+    i.add_argument("dataset", choices=["completejourney", "synthetic"])
     i.add_argument("--households", type=int, default=None, help="only the first N households")
+    i.add_argument(
+        "--scale", type=int, default=None, help="synthetic: the data set's households K times"
+    )
+    i.add_argument("--members", type=int, default=None, help="synthetic: N cloned households")
     i.set_defaults(run=import_data)
     t = sub.add_parser("retrain", help="train the recommender from the database and publish it")
     t.add_argument("--holdout-weeks", type=int, default=4)
+    t.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="processes that precompute offers (default: one per core, fewer for few members)",
+    )
     t.set_defaults(run=retrain)
     e = sub.add_parser("evaluate", help="offline metrics of the recommender against baselines")
     e.add_argument("--holdout-weeks", type=int, default=8)

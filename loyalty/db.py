@@ -192,11 +192,36 @@ async def bulk_insert(
     """
     if not rows:
         return
-    meta = model._meta
     fields = tuple(rows[0])
-    columns = [meta.fields_db_projection[f] for f in fields]
     pick = itemgetter(*fields)
     records = [pick(row) for row in rows] if len(fields) > 1 else [(pick(r),) for r in rows]
+    await _insert_records(conn, model, fields, records)
+
+
+async def bulk_insert_columns(
+    conn: BaseDBAsyncClient,
+    model: type[Model],
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    batch: int = 50_000,
+) -> None:
+    """:func:`bulk_insert` for data held as columns (equal lengths, named as on the model):
+    rows are formed ``batch`` at a time, so a million offers never exist as a million tuples."""
+    fields = tuple(columns)
+    total = len(columns[fields[0]]) if fields else 0
+    for start in range(0, total, batch):
+        part = [columns[name][start : start + batch] for name in fields]
+        await _insert_records(conn, model, fields, list(zip(*part, strict=True)))
+
+
+async def _insert_records(
+    conn: BaseDBAsyncClient,
+    model: type[Model],
+    fields: tuple[str, ...],
+    records: list[tuple[Any, ...]],
+) -> None:
+    meta = model._meta
+    columns = [meta.fields_db_projection[f] for f in fields]
     if dialect(conn) == "sqlite":
         names = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" * len(columns))

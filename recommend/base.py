@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,6 +46,50 @@ class Ranking:
     columns: np.ndarray
     scores: np.ndarray
     reasons: np.ndarray
+
+
+@dataclass(frozen=True)
+class OfferTable:
+    """Ranked offers of many members as columns, one entry per offer (a batch's output).
+
+    Attributes
+    ----------
+    member_ids, product_ids : ndarray, shape (n_offers,)
+        Whose offer it is and which product; a member's offers are together, best first.
+    ranks : ndarray, shape (n_offers,), int64
+        0 for a member's best offer.
+    scores : ndarray, shape (n_offers,), float64
+    reasons : ndarray, shape (n_offers,), int8
+        Index into ``REASONS``.
+    """
+
+    member_ids: np.ndarray
+    ranks: np.ndarray
+    product_ids: np.ndarray
+    scores: np.ndarray
+    reasons: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ranks)
+
+    @classmethod
+    def concat(cls, tables: Sequence[OfferTable]) -> OfferTable:
+        """One table of these tables' offers, in their order."""
+        names = [f.name for f in fields(cls)]
+        return cls(*(np.concatenate([getattr(t, name) for t in tables]) for name in names))
+
+    def as_lists(self) -> dict[Any, list[tuple[Any, float, str]]]:
+        """``{member_id: [(product_id, score, reason), ...]}``, as ``recommend_with_reasons``."""
+        result: dict[Any, list[tuple[Any, float, str]]] = {}
+        for member, product, score, reason in zip(
+            self.member_ids.tolist(),
+            self.product_ids.tolist(),
+            self.scores.tolist(),
+            self.reasons.tolist(),
+            strict=True,
+        ):
+            result.setdefault(member, []).append((product, score, REASONS[reason].value))
+        return result
 
 
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +230,36 @@ class Recommender(ABC):
                 result[member] = offers
         return result
 
+    def offer_table(
+        self, member_ids: Sequence[Any] | np.ndarray, n: int = 10, exclude_purchased: bool = False
+    ) -> OfferTable:
+        """The offers ``recommend_with_reasons`` gives these members, as columns: ranked in
+        batches of ``BATCH_SIZE`` members by :meth:`rank` (with the same fallbacks), with no
+        Python object per offer. A model with a faster batch path may override it.
+        """
+        ids = np.asarray(member_ids)
+        _, first = np.unique(ids, return_index=True)
+        ids = ids[np.sort(first)]
+        product_ids = self.matrix.product_ids
+        rows = self.matrix.member_rows(ids) if len(ids) else np.empty(0, np.int64)
+        tables = [OfferTable(ids[:0], *_empty_offers(product_ids))]
+        for start in range(0, len(ids) if n > 0 else 0, BATCH_SIZE):
+            ranking = self._rank_with_fallback(
+                rows[start : start + BATCH_SIZE], n, exclude_purchased
+            )
+            # a list ends at its first gap, as in recommend_with_reasons
+            kept = np.cumprod(ranking.columns >= 0, axis=1).astype(bool)
+            tables.append(
+                OfferTable(
+                    np.repeat(ids[start : start + BATCH_SIZE], kept.sum(axis=1)),
+                    np.nonzero(kept)[1].astype(np.int64),
+                    product_ids[ranking.columns[kept]],
+                    ranking.scores[kept].astype(np.float64),
+                    ranking.reasons[kept].astype(np.int8),
+                )
+            )
+        return OfferTable.concat(tables)
+
     def _rank_with_fallback(self, rows: np.ndarray, n: int, exclude_purchased: bool) -> Ranking:
         """Rank known rows with the model, strangers by popularity; top up short lists."""
         columns = np.full((len(rows), n), -1, dtype=np.int64)
@@ -237,3 +311,13 @@ class Recommender(ABC):
                 values = np.minimum(values, floor[i]) - 1e-9 * (1 + np.arange(len(take)))
             scores[target, slots] = values
             reasons[target, slots] = POPULAR
+
+
+def _empty_offers(product_ids: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Ranks, products, scores and reasons of no offers (typed like real ones)."""
+    return (
+        np.empty(0, np.int64),
+        product_ids[:0],
+        np.empty(0, np.float64),
+        np.empty(0, np.int8),
+    )

@@ -7,6 +7,7 @@ that scores below global popularity on the holdout is refused and the active ver
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import time
@@ -17,11 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tortoise.transactions import in_transaction
 
-from models import Member, MemberOffer, ModelVersion, OrderLine
-from recommend.base import Recommender
+from loyalty import db
+from loyalty.offers.interactions import load_interactions
+from models import MemberOffer, ModelVersion
+from recommend import batch
+from recommend.base import REASONS, OfferTable, Recommender
 from recommend.baselines import GlobalPopularity
 from recommend.evaluation import evaluate_model, relevant_products, temporal_split
 
@@ -41,20 +46,7 @@ class RetrainResult:
     message: str
     metrics: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-async def load_interactions() -> pd.DataFrame:
-    """Order lines as ``member_id, product_id, timestamp, quantity`` (refunds not subtracted);
-    erased members' lines are left out."""
-    rows = await OrderLine.all().values_list(
-        "order__member_id", "product_id", "order__placed_at", "quantity"
-    )
-    erased = set(await Member.filter(erased_at__isnull=False).values_list("id", flat=True))
-    if erased:
-        rows = [row for row in rows if row[0] not in erased]
-    frame = pd.DataFrame(rows, columns=["member_id", "product_id", "timestamp", "quantity"])
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_localize(None)
-    return frame
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def _holdout_metrics(
@@ -69,11 +61,12 @@ def _holdout_metrics(
     return {
         "holdout_weeks": weeks,
         "members": ours_all.members,
-        "recall@10": ours_all.recall,
-        "ndcg@10": ours_all.ndcg,
-        "recall@10_new": ours_new.recall,
-        "popularity_recall@10": pop_all.recall,
-        "popularity_recall@10_new": pop_new.recall,
+        # plain floats: the metrics are stored as JSON
+        "recall@10": float(ours_all.recall),
+        "ndcg@10": float(ours_all.ndcg),
+        "recall@10_new": float(ours_new.recall),
+        "popularity_recall@10": float(pop_all.recall),
+        "popularity_recall@10_new": float(pop_new.recall),
     }
 
 
@@ -84,8 +77,12 @@ async def retrain(
     holdout_weeks: int = 4,
     keep: int = 3,
     fitter: Callable[[pd.DataFrame], Recommender] | None = None,
+    processes: int | None = None,
 ) -> RetrainResult:
-    """Train, evaluate, and publish a new version unless it scores below popularity."""
+    """Train, evaluate, and publish a new version unless it scores below popularity.
+
+    Offers are precomputed by ``processes`` worker processes (by default one per core, fewer
+    for few members: :func:`recommend.batch.processes_for`)."""
     import recommend
 
     fitter = fitter or recommend.fit
@@ -118,15 +115,19 @@ async def retrain(
     path = Path(model_dir) / version
     model.save(path)
     step = time.perf_counter()
-    members = interactions["member_id"].unique().tolist()
-    offers = model.recommend_with_reasons([*members, FALLBACK_MEMBER], n=OFFERS_PER_MEMBER)
+    members = np.append(interactions["member_id"].unique(), FALLBACK_MEMBER)
+    workers = processes or batch.processes_for(len(members))
+    offers = await asyncio.to_thread(
+        batch.offer_table, model, path, members, OFFERS_PER_MEMBER, processes=workers
+    )
     timings["precompute"] = time.perf_counter() - step
+    counts = {"precomputed members": len(members), "precompute processes": workers}
     step = time.perf_counter()
     await _publish(version, path, metrics, model, interactions, offers)
     timings["publish"] = time.perf_counter() - step
     await _prune(keep)
     timings["total"] = time.perf_counter() - started
-    return RetrainResult(version, True, f"published {version}", metrics, timings)
+    return RetrainResult(version, True, f"published {version}", metrics, timings, counts)
 
 
 async def _publish(
@@ -135,7 +136,7 @@ async def _publish(
     metrics: dict[str, Any],
     model: Recommender,
     interactions: pd.DataFrame,
-    offers: dict[Any, list[tuple[Any, float, str]]],
+    offers: OfferTable,
 ) -> None:
     params, _ = model.state()
     row = await ModelVersion.create(
@@ -146,26 +147,23 @@ async def _publish(
         params={"kind": model.kind, **params},
         data_from=interactions["timestamp"].min().to_pydatetime().replace(tzinfo=UTC),
         data_to=interactions["timestamp"].max().to_pydatetime().replace(tzinfo=UTC),
-        members=len(offers) - 1,
+        members=len(np.unique(offers.member_ids)) - 1,
     )
-    batch: list[MemberOffer] = []
-    for member_id, ranked in offers.items():
-        for rank, (product_id, score, reason) in enumerate(ranked):
-            batch.append(
-                MemberOffer(
-                    version_id=row.id,
-                    member_id=None if member_id == FALLBACK_MEMBER else int(member_id),
-                    rank=rank,
-                    product_id=int(product_id),
-                    score=float(score),
-                    reason=reason,
-                )
-            )
-        if len(batch) >= 5000:
-            await MemberOffer.bulk_create(batch)
-            batch = []
-    if batch:
-        await MemberOffer.bulk_create(batch)
+    member_ids = offers.member_ids.astype(object)
+    member_ids[offers.member_ids == FALLBACK_MEMBER] = None
+    reasons = np.array([reason.value for reason in REASONS], dtype=object)
+    await db.bulk_insert_columns(
+        db.connection(),
+        MemberOffer,
+        {
+            "version_id": [row.id] * len(offers),
+            "member_id": member_ids.tolist(),
+            "rank": offers.ranks.tolist(),
+            "product_id": offers.product_ids.astype(np.int64).tolist(),
+            "score": offers.scores.tolist(),
+            "reason": reasons[offers.reasons].tolist(),
+        },
+    )
     await activate(row.id)
 
 

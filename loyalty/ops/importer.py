@@ -30,6 +30,8 @@ chunk rolls back and is redone without it. A rerun changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -57,6 +59,32 @@ PREFIX = "cj-"
 EMAIL_DOMAIN = "completejourney.example"
 CHUNK_HOUSEHOLDS = 100
 Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Whose households an import writes: the data set's own (``cj-<id>``), or clone ``clone``
+    of them (``syn<clone>-<id>``, :func:`import_synthetic`)."""
+
+    clone: int | None = None
+
+    @property
+    def prefix(self) -> str:
+        return PREFIX if self.clone is None else f"{SYNTHETIC_PREFIX}{self.clone}-"
+
+    def email(self, household: str) -> str:
+        if self.clone is None:
+            return f"household-{household}@{EMAIL_DOMAIN}"
+        return f"household-{household}-{self.clone}@{SYNTHETIC_DOMAIN}"
+
+    def name(self, household: str) -> str:
+        return f"Household {household}" + ("" if self.clone is None else f" #{self.clone}")
+
+
+SYNTHETIC_PREFIX = "syn"
+SYNTHETIC_DOMAIN = "synthetic.example"
+JITTER_SECONDS = 7 * 24 * 3600
+REAL = Source()
 
 _INSERT_MEMBER = (
     "INSERT INTO members (external_id, email, email_normalized, name, balance, pending, "
@@ -111,6 +139,7 @@ class _Plan:
     unit: Ints
     total: Ints
     starts: Ints
+    source: Source = REAL
 
 
 @dataclass(frozen=True)
@@ -126,6 +155,7 @@ class _Basket:
 class _Chunk:
     members: list[tuple[str, datetime]]  # external id, first purchase
     baskets: list[_Basket]
+    source: Source = REAL
 
 
 @lru_cache(maxsize=1)
@@ -274,7 +304,7 @@ async def _ensure_products(plan: _Plan, products: pd.DataFrame) -> tuple[Ints, i
 
 
 async def _enrol(
-    conn: BaseDBAsyncClient, members: list[tuple[str, datetime]]
+    conn: BaseDBAsyncClient, members: list[tuple[str, datetime]], source: Source
 ) -> tuple[dict[str, tuple[int, int]], int]:
     """Find or create and lock the chunk's members: (id, balance) by external id; how many new."""
     found = await ledger.lock_members(conn, [external_id for external_id, _ in members])
@@ -285,8 +315,8 @@ async def _enrol(
             return found, len(found) - before
         rows = []
         for external_id, first in missing:
-            email = f"household-{external_id.removeprefix(PREFIX)}@{EMAIL_DOMAIN}"
-            name = f"Household {external_id.removeprefix(PREFIX)}"
+            household = external_id.removeprefix(source.prefix)
+            email, name = source.email(household), source.name(household)
             rows.append(
                 [external_id, email, normalize_email(email), name, new_referral_code(), first]
             )
@@ -298,7 +328,7 @@ async def _enrol(
 
 async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chunk) -> ImportStats:
     """Members, orders, lines, entries and lots of one chunk, in the caller's transaction."""
-    members, created = await _enrol(conn, chunk.members)
+    members, created = await _enrol(conn, chunk.members, chunk.source)
     baskets = chunk.baskets
     order_ids = await db.reserve_ids(conn, Order, len(baskets))
     orders: list[dict[str, Any]] = []
@@ -345,16 +375,23 @@ async def _write_chunk(conn: BaseDBAsyncClient, settings: Settings, chunk: _Chun
 
 
 def _chunk(
-    plan: _Plan, rows: Ints, households: slice, skip: set[str], settings: Settings
+    plan: _Plan,
+    rows: Ints,
+    households: slice,
+    skip: set[str],
+    settings: Settings,
+    points: dict[int, earning.PointsBreakdown] | None = None,
 ) -> _Chunk:
-    """The members and the not yet imported baskets of a slice of households, points computed."""
+    """The members and the not yet imported baskets of a slice of households, points computed
+    (or taken from ``points``, by basket id, where a clone of the basket already has them)."""
+    prefix = plan.source.prefix
     ids = plan.households[households]
     members = [
-        (f"{PREFIX}{h}", first)
+        (f"{prefix}{h}", first)
         for h, first in zip(ids.tolist(), _aware(plan.first_seen[households]), strict=True)
     ]
     if not len(ids):
-        return _Chunk(members, [])
+        return _Chunk(members, [], plan.source)
     lo = int(np.searchsorted(plan.household, ids[0], "left"))
     hi = int(np.searchsorted(plan.household, ids[-1], "right"))
     starts = plan.starts[np.searchsorted(plan.starts, lo) : np.searchsorted(plan.starts, hi)]
@@ -366,25 +403,29 @@ def _chunk(
     total = plan.total[lo:hi].tolist()
     baskets = []
     for start, end, placed_at in zip((starts - lo).tolist(), ends.tolist(), placed, strict=True):
-        external_id = f"{PREFIX}{basket[start]}"
+        external_id = f"{prefix}{basket[start]}"
         if external_id in skip:
             continue
         span = range(start, end)
-        breakdown = earning.compute(
-            [earning.Line(str(product[i]), quantity[i], unit[i], None, None) for i in span],
-            0,
-            settings,
-        )
+        breakdown = None if points is None else points.get(basket[start])
+        if breakdown is None:
+            breakdown = earning.compute(
+                [earning.Line(str(product[i]), quantity[i], unit[i], None, None) for i in span],
+                0,
+                settings,
+            )
+            if points is not None:
+                points[basket[start]] = breakdown
         baskets.append(
             _Basket(
                 external_id,
-                f"{PREFIX}{household[start]}",
+                f"{prefix}{household[start]}",
                 placed_at,
                 [(row_id[i], quantity[i], unit[i], total[i]) for i in span],
                 breakdown,
             )
         )
-    return _Chunk(members, baskets)
+    return _Chunk(members, baskets, plan.source)
 
 
 @dataclass(frozen=True)
@@ -395,13 +436,18 @@ class _Done:
     members: set[str]
 
 
-async def _imported(model: type[Order] | type[Member]) -> set[str]:
-    query = model.filter(external_id__startswith=PREFIX).values_list("external_id", flat=True)
+async def _imported(model: type[Order] | type[Member], prefix: str = PREFIX) -> set[str]:
+    query = model.filter(external_id__startswith=prefix).values_list("external_id", flat=True)
     return {str(external_id) for external_id in await query}
 
 
 async def _import_chunk(
-    plan: _Plan, rows: Ints, part: slice, done: _Done, settings: Settings
+    plan: _Plan,
+    rows: Ints,
+    part: slice,
+    done: _Done,
+    settings: Settings,
+    points: dict[int, earning.PointsBreakdown] | None = None,
 ) -> ImportStats:
     """One slice of households in one transaction, skipping what is already imported.
 
@@ -409,7 +455,7 @@ async def _import_chunk(
     the chunk back, and it is redone without what got imported meanwhile.
     """
     for attempt in (1, 2):
-        chunk = _chunk(plan, rows, part, done.orders, settings)
+        chunk = _chunk(plan, rows, part, done.orders, settings, points)
         if not chunk.baskets and all(ext in done.members for ext, _ in chunk.members):
             return ImportStats()
         try:
@@ -417,7 +463,7 @@ async def _import_chunk(
         except IntegrityError:
             if attempt == 2:
                 raise
-            done.orders.update(await _imported(Order))
+            done.orders.update(await _imported(Order, plan.source.prefix))
     raise AssertionError("unreachable")
 
 
@@ -468,4 +514,104 @@ async def main(settings: Settings, households: int | None = None) -> int:
     finally:
         await db.close()
     print(f"imported completejourney: {stats}")
+    return 0
+
+
+def jitter(households: Ints, clone: int) -> npt.NDArray[np.timedelta64]:
+    """How far back in time clone ``clone`` of each household lives: under a week, the same
+    on every run (a hash of the pair), so a rerun finds the same orders at the same times."""
+    mixed = (np.asarray(households, dtype=np.int64) * 2654435761 + clone * 40503) % JITTER_SECONDS
+    return mixed.astype("timedelta64[s]")
+
+
+def _clone(base: _Plan, clone: int, households: int) -> _Plan:
+    """The first ``households`` households of ``base`` as clone ``clone``: new ids, and every
+    basket of a household moved back by that household's jitter (its order stays the same)."""
+    ids = base.households[:households]
+    return dataclasses.replace(
+        base,
+        households=ids,
+        first_seen=base.first_seen[:households] - jitter(ids, clone),
+        placed=base.placed - jitter(base.household, clone),
+        source=Source(clone),
+    )
+
+
+async def _synthetic_shift(transactions: pd.DataFrame, now: datetime | None) -> timedelta:
+    """The shift of the clones already imported, else the one for today (or ``now``)."""
+    first = await Order.filter(external_id__startswith=SYNTHETIC_PREFIX).order_by("id").first()
+    if first is not None:
+        clone, _, basket = first.external_id.removeprefix(SYNTHETIC_PREFIX).partition("-")
+        if clone.isdigit() and basket.isdigit():
+            match = transactions.loc[transactions["basket_id"] == int(basket)]
+            if len(match):
+                household = np.array([match["household_id"].iloc[0]], dtype=np.int64)
+                back = pd.Timedelta(jitter(household, int(clone))[0]).to_pytimedelta()
+                return first.placed_at + back - _utc(match["transaction_timestamp"].iloc[0])
+    return time_shift(transactions, now or datetime.now(UTC))
+
+
+async def import_synthetic(
+    members: int,
+    *,
+    households: int | None = None,
+    settings: Settings,
+    progress: bool = True,
+    now: datetime | None = None,
+) -> ImportStats:
+    """Import ``members`` households cloned from the data set's first ``households`` (all by
+    default; clone 0 first, every clone whole but the last), through the real import's chunks.
+
+    Memory stays that of one data set: the lines are planned once, and each clone only moves
+    their times; a basket's points are computed once and reused by its clones.
+    """
+    if members < 0:
+        raise ValueError("members must not be negative")
+    started = time.perf_counter()
+    transactions, products = load_tables()
+    if households is not None and households < 1:
+        raise ValueError("households must be at least 1")
+    # fewer members than one clone: plan (and create products for) only those households
+    wanted = members if households is None else min(members, households)
+    base = _plan(transactions, wanted, await _synthetic_shift(transactions, now))
+    per_clone = len(base.households)
+    stats = ImportStats(households=members)
+    rows, stats.products = await _ensure_products(base, products)
+    points: dict[int, earning.PointsBreakdown] = {}
+    with tqdm(
+        total=members, unit="household", file=sys.stderr, disable=not progress, desc="synthetic"
+    ) as bar:
+        for clone in range(math.ceil(members / per_clone) if per_clone else 0):
+            plan = _clone(base, clone, min(per_clone, members - clone * per_clone))
+            prefix = plan.source.prefix
+            done = _Done(await _imported(Order, prefix), await _imported(Member, prefix))
+            for part in _slices(len(plan.households), CHUNK_HOUSEHOLDS):
+                stats.add(await _import_chunk(plan, rows, part, done, settings, points))
+                bar.update(part.stop - part.start)
+                bar.set_postfix(clone=clone, lines=stats.lines, refresh=False)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def households_in_data_set() -> int:
+    """How many households the installed data set has (one clone's worth of members)."""
+    transactions, _ = load_tables()
+    return int(transactions["household_id"].nunique())
+
+
+async def main_synthetic(settings: Settings, scale: int | None, members: int | None) -> int:
+    """``loyalty import synthetic --scale K | --members N``: clone, import, print a summary."""
+    if (scale is None) == (members is None):
+        print("give one of --scale K or --members N", file=sys.stderr)
+        return 2
+    if (scale is not None and scale < 1) or (members is not None and members < 1):
+        print("--scale and --members must be at least 1", file=sys.stderr)
+        return 2
+    wanted = members if members is not None else households_in_data_set() * (scale or 0)
+    await db.init(settings)
+    try:
+        stats = await import_synthetic(wanted, settings=settings)
+    finally:
+        await db.close()
+    print(f"imported synthetic: {stats}")
     return 0

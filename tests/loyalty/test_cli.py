@@ -107,3 +107,22 @@ def test_batch_commands_sign_events_with_the_events_secret_of_the_secrets_file(
             body, secret=secrets_file_only["webhook_secret"], signature=signature
         )
     assert asyncio.run(deliveries(settings)) == ["delivered"] * len(received)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["import", "synthetic"],
+        ["import", "synthetic", "--households", "3"],
+        ["import", "synthetic", "--scale", "0"],
+        ["import", "completejourney", "--scale", "2"],
+        ["retrain", "--processes", "0"],
+    ],
+    ids=["no-size", "households", "zero-scale", "scale-for-real", "no-processes"],
+)
+def test_size_options_out_of_place_are_refused_before_anything_runs(
+    settings, secrets_file_only, command, capsys
+):
+    assert cli.main(command) == 2
+
+    assert capsys.readouterr().err.strip()

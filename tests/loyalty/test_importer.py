@@ -206,9 +206,9 @@ async def test_a_basket_recorded_meanwhile_rolls_the_chunk_back_and_redoes_it(
     imported = importer._imported
     calls: list[object] = []
 
-    async def stale_at_first(model):
+    async def stale_at_first(model, *prefix):
         calls.append(model)
-        return set() if len(calls) == 1 else await imported(model)
+        return set() if len(calls) == 1 else await imported(model, *prefix)
 
     monkeypatch.setattr(importer, "_imported", stale_at_first)
 

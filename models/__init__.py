@@ -1,12 +1,13 @@
 """tortoise-orm models: persistence only, no business rules beyond field constraints."""
 
-from models.catalog import Product
+from models.catalog import NonOfferableCategory, Product
 from models.events import DeliveryStatus, EventDelivery, MarketingPreference, OutboxEvent
 from models.guests import GuestOrder, GuestRefund
 from models.inbox import InboxDelivery, InboxStatus
 from models.ledger import EntryKind, LedgerEntry, Lot, LotUse, PendingCredit, PendingStatus
+from models.experiments import ArmSource, Experiment, ExperimentArm
 from models.members import Member
-from models.offers import MemberOffer, ModelVersion
+from models.offers import MemberOffer, ModelVersion, OfferEvent, OfferEventKind
 from models.orders import Order, OrderLine, Refund
 from models.program import (
     Action,
@@ -29,6 +30,7 @@ from models.sync import SyncCursor
 __all__ = [
     "Action",
     "ActionRule",
+    "ArmSource",
     "Campaign",
     "Coupon",
     "CouponStatus",
@@ -38,6 +40,8 @@ __all__ = [
     "EarningRule",
     "EntryKind",
     "EventDelivery",
+    "Experiment",
+    "ExperimentArm",
     "GuestOrder",
     "GuestRefund",
     "InboxDelivery",
@@ -50,6 +54,9 @@ __all__ = [
     "MemberOffer",
     "MemberTier",
     "ModelVersion",
+    "NonOfferableCategory",
+    "OfferEvent",
+    "OfferEventKind",
     "Order",
     "OrderLine",
     "OutboxEvent",

@@ -2,10 +2,10 @@
 
 from models.catalog import NonOfferableCategory, Product
 from models.events import DeliveryStatus, EventDelivery, MarketingPreference, OutboxEvent
+from models.experiments import ArmSource, Experiment, ExperimentArm
 from models.guests import GuestOrder, GuestRefund
 from models.inbox import InboxDelivery, InboxStatus
 from models.ledger import EntryKind, LedgerEntry, Lot, LotUse, PendingCredit, PendingStatus
-from models.experiments import ArmSource, Experiment, ExperimentArm
 from models.members import Member
 from models.offers import MemberOffer, ModelVersion, OfferEvent, OfferEventKind
 from models.orders import Order, OrderLine, Refund

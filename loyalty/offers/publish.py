@@ -20,7 +20,9 @@ from typing import Any
 import pandas as pd
 from tortoise.transactions import in_transaction
 
-from models import MemberOffer, ModelVersion, OrderLine
+from loyalty import db
+from loyalty.offers.offerable import OFFERABLE
+from models import Experiment, ExperimentArm, MemberOffer, ModelVersion
 from recommend.base import Recommender
 from recommend.baselines import GlobalPopularity
 from recommend.evaluation import evaluate_model, relevant_products, temporal_split
@@ -43,12 +45,21 @@ class RetrainResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+_INTERACTIONS = f"""
+SELECT o.member_id, ol.product_id, o.placed_at, ol.quantity
+FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+JOIN products p ON p.id = ol.product_id AND {OFFERABLE}
+"""
+
+
 async def load_interactions() -> pd.DataFrame:
-    """Order lines as ``member_id, product_id, timestamp, quantity`` (refunds not subtracted)."""
-    rows = await OrderLine.all().values_list(
-        "order__member_id", "product_id", "order__placed_at", "quantity"
+    """Order lines of offerable products as ``member_id, product_id, timestamp, quantity``
+    (refunds not subtracted): what the model learns from is what it may offer."""
+    rows = await db.fetch(db.connection(), _INTERACTIONS)
+    frame = pd.DataFrame(
+        [(r["member_id"], r["product_id"], r["placed_at"], r["quantity"]) for r in rows],
+        columns=["member_id", "product_id", "timestamp", "quantity"],
     )
-    frame = pd.DataFrame(rows, columns=["member_id", "product_id", "timestamp", "quantity"])
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_localize(None)
     return frame
 
@@ -174,10 +185,19 @@ async def activate(version_id: int) -> None:
 
 
 async def _prune(keep: int) -> None:
-    """Keep the active version and the newest ``keep - 1`` others."""
+    """Keep the active version, the newest ``keep - 1`` others and those an experiment that has
+    not ended serves."""
     versions = await ModelVersion.all().order_by("-id")
+    running = await Experiment.filter(ends_at__gt=datetime.now(UTC)).values_list("id", flat=True)
+    in_use = set(
+        await ExperimentArm.filter(
+            experiment_id__in=running, model_version_id__not_isnull=True
+        ).values_list("model_version_id", flat=True)
+    )
     kept = 0
     for version in versions:
+        if version.id in in_use:
+            continue
         if version.active or kept < keep - 1:
             kept += 0 if version.active else 1
             continue

@@ -25,6 +25,8 @@ from api.limits import QueryCostLimiter, document_limits
 from api.logs import Schema, unexpected
 from api.members.mutations import MemberMutation
 from api.members.queries import MemberQuery
+from api.offers.mutations import OfferMutation
+from api.offers.queries import OfferQuery
 from api.orders.mutations import OrderMutation
 from api.orders.queries import OrderQuery
 from api.program.mutations import ProgramMutation
@@ -53,11 +55,20 @@ Query = merge_types(
         SegmentQuery,
         EventQuery,
         InboxQuery,
+        OfferQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (MemberMutation, OrderMutation, RewardMutation, ProgramMutation, EventMutation, InboxMutation),
+    (
+        MemberMutation,
+        OrderMutation,
+        RewardMutation,
+        ProgramMutation,
+        EventMutation,
+        InboxMutation,
+        OfferMutation,
+    ),
 )
 
 

@@ -126,6 +126,13 @@ async def get(experiment_id: int) -> Experiment:
     return experiment
 
 
+async def listing() -> list[tuple[Experiment, list[ExperimentArm]]]:
+    """Every experiment with its arms, newest first."""
+    rows = await Experiment.all().order_by("-id")
+    arms = await ExperimentArm.filter(experiment_id__in=[e.id for e in rows]).order_by("position")
+    return [(e, [a for a in arms if a.experiment_id == e.id]) for e in rows]
+
+
 @dataclass(frozen=True)
 class Assignment:
     experiment_id: int

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
+from loyalty.offers.serving import ProductOffer, RewardOffer
 from models import OfferEvent, OfferEventKind
 
 PREFIX = "of1"
@@ -48,6 +49,17 @@ def encode(ref: OfferRef, secret: str) -> str:
     payload = f"{ref.member_id}.{ref.version_id}.{ref.rank}.{ref.item_kind}{ref.item_id}"
     body = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
     return f"{PREFIX}.{body}.{_signature(payload, secret)}"
+
+
+def product_offer_id(member_id: int, offer: ProductOffer, secret: str) -> str:
+    """The id of a product offer served to this member."""
+    ref = OfferRef(member_id, offer.version_id, offer.rank, "P", offer.product.id)
+    return encode(ref, secret)
+
+
+def reward_offer_id(member_id: int, offer: RewardOffer, secret: str) -> str:
+    """The id of a reward offer served to this member (rewards come from no model version)."""
+    return encode(OfferRef(member_id, 0, offer.rank, "R", offer.reward.id), secret)
 
 
 def decode(offer_id: str, secret: str, field: str = "offerId") -> OfferRef:

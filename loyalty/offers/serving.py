@@ -89,14 +89,20 @@ async def product_offers(
     return offers
 
 
+async def served_product_offers(
+    member_id: int, n: int, now: datetime | None = None
+) -> list[ProductOffer]:
+    """``product_offers`` from the member's arm of the running experiment, if one runs."""
+    assignment = await experiments.running_arm(member_id, now)
+    return await product_offers(member_id, n, assignment.arm if assignment else None)
+
+
 async def offers(
     member: Member, first: int, now: datetime | None = None
 ) -> tuple[list[RewardOffer], list[ProductOffer]]:
     """``Member.offers``: up to a quarter catalogue rewards, the rest products (one read of the
     product offers serves both), from the member's arm when an experiment runs."""
-    assignment = await experiments.running_arm(member.id, now)
-    arm = assignment.arm if assignment else None
-    ranked = await product_offers(member.id, max(REWARD_CONTEXT, first), arm)
+    ranked = await served_product_offers(member.id, max(REWARD_CONTEXT, first), now)
     rewards = await reward_offers(member, max(1, first // 4), now, offered=ranked)
     return rewards, ranked[: first - len(rewards)]
 

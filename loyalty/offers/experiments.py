@@ -1,44 +1,26 @@
 """Offer experiments: arms, sticky assignment by a stable hash, and the arm a member is served.
 
-A member's arm in an experiment is decided by SHA-256 of the experiment's id and the member's
-id, read as a number in [0, 1) and placed on the arms' cumulative weights: the same member always
-lands in the same arm (sticky), members spread over the arms by weight (uniform), and since the
-experiment's id is part of the hash, arms of two experiments are independent. Campaign holdouts
-use the same hash with the campaign's key.
+A member's arm in an experiment is ``loyalty.assignment.unit_hash`` of the experiment's key and
+the member, placed on the arms' cumulative weights: the same member always lands in the same arm
+(sticky), members spread over the arms by weight (uniform), and arms of two experiments are
+independent. Campaign holdouts use the same hash with the campaign's key.
 
 At most one experiment runs at a time, so a member's offers come from exactly one arm.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
+from loyalty.assignment import pick, unit_hash
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from models import ArmSource, Experiment, ExperimentArm, ModelVersion
 
 MAX_ARMS = 10
-
-
-def unit_hash(key: str, member_id: int) -> float:
-    """A number in [0, 1) fixed by ``key`` and the member, uniform over members."""
-    digest = hashlib.sha256(f"{key}:{member_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def pick(weights: Sequence[int], point: float) -> int:
-    """The index of the weight whose share of the total ``point`` falls in."""
-    total = sum(weights)
-    edge = 0
-    for index, weight in enumerate(weights):
-        edge += weight
-        if point * total < edge:
-            return index
-    return len(weights) - 1
 
 
 def experiment_key(experiment_id: int) -> str:

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loyalty.assignment import pick, unit_hash
 from loyalty.offers.attribution import Conversion, Impression, Purchase, attribute
-from loyalty.offers.experiments import pick, unit_hash
 from loyalty.offers.report import ArmSpec, ArmsReport, summarize
 from loyalty.offers.stats import Difference, compare
 from models import ArmSource

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
+from loyalty.assignment import pick
 from loyalty.offers import stats
 from loyalty.offers.attribution import Impression, Purchase, attribute
-from loyalty.offers.experiments import arm_index, pick
+from loyalty.offers.experiments import arm_index
 from loyalty.offers.simulation import Arm, replay, split
 from models import ArmSource
 from recommend.baselines import GlobalPopularity, PersonalPopularity

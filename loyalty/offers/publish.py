@@ -60,7 +60,8 @@ async def load_interactions() -> pd.DataFrame:
         [(r["member_id"], r["product_id"], r["placed_at"], r["quantity"]) for r in rows],
         columns=["member_id", "product_id", "timestamp", "quantity"],
     )
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_localize(None)
+    stamps = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_localize(None)
+    frame["timestamp"] = stamps.astype("datetime64[ns]")  # as the ORM gave them, both backends
     return frame
 
 
@@ -73,14 +74,16 @@ def _holdout_metrics(
         raise RetrainRefused(f"no member bought anything in the last {weeks} weeks to evaluate on")
     ours_all, ours_new = evaluate_model(fitter(train), relevant_all, relevant_new, 10)
     pop_all, pop_new = evaluate_model(GlobalPopularity.fit(train), relevant_all, relevant_new, 10)
+    # Plain floats: the metrics are stored as JSON, and orjson (which tortoise uses when it is
+    # installed) refuses numpy scalars.
     return {
         "holdout_weeks": weeks,
-        "members": ours_all.members,
-        "recall@10": ours_all.recall,
-        "ndcg@10": ours_all.ndcg,
-        "recall@10_new": ours_new.recall,
-        "popularity_recall@10": pop_all.recall,
-        "popularity_recall@10_new": pop_new.recall,
+        "members": int(ours_all.members),
+        "recall@10": float(ours_all.recall),
+        "ndcg@10": float(ours_all.ndcg),
+        "recall@10_new": float(ours_new.recall),
+        "popularity_recall@10": float(pop_all.recall),
+        "popularity_recall@10_new": float(pop_new.recall),
     }
 
 

@@ -7,6 +7,7 @@ import strawberry
 from api.context import Info, Role, require
 from api.offers.experiment_types import ExperimentReportType, ExperimentType, ModelVersionType
 from api.relay import decode_id
+from loyalty.errors import NotFound
 from loyalty.offers import experiments, offerable, publish, report
 
 
@@ -26,11 +27,14 @@ class OfferQuery:
         description="Per arm: members, impressions, click and conversion rates, revenue and "
         "orders per member, the difference to the control with its 95% interval (admin)."
     )
-    async def experiment_report(self, info: Info, id: strawberry.ID) -> ExperimentReportType:
+    async def experiment_report(self, info: Info, id: strawberry.ID) -> ExperimentReportType | None:
         context = require(info, Role.ADMIN)
-        experiment_id = decode_id("Experiment", id)
         days = context.settings.offer_attribution_days
-        return ExperimentReportType.of(await report.experiment_report(experiment_id, days))
+        try:
+            found = await report.experiment_report(decode_id("Experiment", id), days)
+        except NotFound:
+            return None
+        return ExperimentReportType.of(found)
 
     @strawberry.field(description="Categories whose products are never offered (admin).")
     async def non_offerable_categories(self, info: Info) -> list[str]:

@@ -10,6 +10,7 @@ import strawberry
 from api.context import Info, Role, require
 from api.relay import decode_id
 from api.reports.types import CampaignReportType, ProgramReportType
+from loyalty.errors import NotFound
 from loyalty.reports import campaigns
 from loyalty.reports import summary as reports
 
@@ -31,7 +32,10 @@ class ReportQuery:
         description="What a campaign added over the members it held out: incremental revenue "
         "and points with 95% intervals (admin)."
     )
-    async def campaign_report(self, info: Info, id: strawberry.ID) -> CampaignReportType:
+    async def campaign_report(self, info: Info, id: strawberry.ID) -> CampaignReportType | None:
         require(info, Role.ADMIN)
-        report = await campaigns.campaign_report(decode_id("Campaign", id))
+        try:
+            report = await campaigns.campaign_report(decode_id("Campaign", id))
+        except NotFound:
+            return None
         return CampaignReportType.of(report)

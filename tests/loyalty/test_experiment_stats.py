@@ -201,3 +201,16 @@ def test_a_b_finds_the_difference_the_offline_evaluation_predicts():
     assert converted is not None and converted.low > 0
     assert converted.low <= result.predicted <= converted.high
     assert result.report.arms[1].conversion_rate > result.report.arms[0].conversion_rate
+
+
+@pytest.mark.slow
+def test_the_simulation_on_the_complete_journey_finds_the_predicted_difference_and_no_a_a_one():
+    from loyalty.offers import simulation
+
+    ab, aa = simulation.results(holdout_weeks=8, households=400)
+
+    assert simulation.verdict(ab, aa)
+    assert ab.converted is not None and ab.converted.low > 0
+    assert aa.converted is not None and aa.converted.covers_zero
+    text = simulation.format_results([ab, aa], 8)
+    assert "offline prediction" in text and "A/A" in text

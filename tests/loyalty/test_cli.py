@@ -107,3 +107,23 @@ def test_batch_commands_sign_events_with_the_events_secret_of_the_secrets_file(
             body, secret=secrets_file_only["webhook_secret"], signature=signature
         )
     assert asyncio.run(deliveries(settings)) == ["delivered"] * len(received)
+
+
+def test_evaluate_ends_with_the_simulated_experiment(monkeypatch, capsys):
+    import argparse
+
+    from loyalty.offers import simulation
+    from recommend import evaluation
+
+    def product_table(holdout_weeks: int) -> int:
+        print(f"product table, {holdout_weeks} weeks")
+        return 1
+
+    monkeypatch.setattr(evaluation, "main", product_table)
+    monkeypatch.setattr(simulation, "table", lambda weeks: f"simulation table, {weeks} weeks")
+
+    status = cli.evaluate(argparse.Namespace(holdout_weeks=6), Settings())
+
+    out = capsys.readouterr().out
+    assert status == 1  # the product targets decide the exit status
+    assert out.index("product table, 6 weeks") < out.index("simulation table, 6 weeks")

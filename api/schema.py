@@ -26,6 +26,8 @@ from api.limits import QueryCostLimiter, document_limits
 from api.logs import Schema, unexpected
 from api.members.mutations import MemberMutation
 from api.members.queries import MemberQuery
+from api.offers.mutations import OfferMutation
+from api.offers.queries import OfferQuery
 from api.orders.mutations import OrderMutation
 from api.orders.queries import OrderQuery
 from api.privacy.mutations import PrivacyMutation
@@ -57,6 +59,7 @@ Query = merge_types(
         EventQuery,
         InboxQuery,
         PrivacyQuery,
+        OfferQuery,
     ),
 )
 Mutation = merge_types(
@@ -69,6 +72,7 @@ Mutation = merge_types(
         EventMutation,
         InboxMutation,
         PrivacyMutation,
+        OfferMutation,
     ),
 )
 # Every mutation is audited (api/audit.py), and so is reading a member's export.

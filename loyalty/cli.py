@@ -1,5 +1,5 @@
 """The batch commands of ``loyalty``: check, migrate, jobs, rollups, dispatch, sync, member
-export, import, retrain, evaluate.
+export, import, retrain, evaluate, simulate-experiment.
 
 ``loyalty serve`` is added by ``api.cli``, the console entry point: the domain does not start
 web servers."""
@@ -119,9 +119,20 @@ def import_data(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def evaluate(args: argparse.Namespace, _: Settings) -> int:
+    from loyalty.offers import simulation
     from recommend import evaluation
 
-    return evaluation.main(holdout_weeks=args.holdout_weeks)
+    status = evaluation.main(holdout_weeks=args.holdout_weeks)
+    print()
+    print(f"Simulated offer experiment, {args.holdout_weeks}-week window")
+    print(simulation.table(args.holdout_weeks))
+    return status
+
+
+def simulate_experiment(args: argparse.Namespace, _: Settings) -> int:
+    from loyalty.offers import simulation
+
+    return simulation.main(args.holdout_weeks, args.households)
 
 
 async def _jobs(settings: Settings, now: str | None) -> int:
@@ -265,6 +276,13 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="offline metrics of the recommender against baselines")
     e.add_argument("--holdout-weeks", type=int, default=8)
     e.set_defaults(run=evaluate)
+    x = sub.add_parser(
+        "simulate-experiment",
+        help="replay The Complete Journey's last weeks as an offer experiment",
+    )
+    x.add_argument("--holdout-weeks", type=int, default=8)
+    x.add_argument("--households", type=int, default=None, help="only the first N households")
+    x.set_defaults(run=simulate_experiment)
     return p
 
 

@@ -112,6 +112,9 @@ class Settings:
     referral_yearly_cap: int = 10
     referral_clawback_days: int = 30
     guest_claim_days: int = 30  # a guest order is claimable this long after it was placed; 0: off
+    # An order line or redemption of an offered item this many days after the offer was first
+    # shown counts as the offer's conversion.
+    offer_attribution_days: int = 7
     production: bool = False
     model_dir: str = "models_store"
     db_pool_max: int = 10
@@ -232,6 +235,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         referral_yearly_cap=_int(env, "LOYALTY_REFERRAL_YEARLY_CAP", 10),
         referral_clawback_days=_int(env, "LOYALTY_REFERRAL_CLAWBACK_DAYS", 30),
         guest_claim_days=_int(env, "LOYALTY_GUEST_CLAIM_DAYS", 30),
+        offer_attribution_days=_int(env, "LOYALTY_OFFER_ATTRIBUTION_DAYS", 7, minimum=1),
         production=_bool(env, "LOYALTY_PRODUCTION", False),
         model_dir=env.get("LOYALTY_MODEL_DIR", "models_store"),
         db_pool_max=_int(env, "LOYALTY_DB_POOL_MAX", 10, minimum=1),

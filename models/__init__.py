@@ -1,12 +1,13 @@
 """tortoise-orm models: persistence only, no business rules beyond field constraints."""
 
-from models.catalog import Product
+from models.catalog import NonOfferableCategory, Product
 from models.events import DeliveryStatus, EventDelivery, MarketingPreference, OutboxEvent
+from models.experiments import ArmSource, Experiment, ExperimentArm
 from models.guests import GuestOrder, GuestRefund
 from models.inbox import InboxDelivery, InboxStatus
 from models.ledger import EntryKind, LedgerEntry, Lot, LotUse, PendingCredit, PendingStatus
 from models.members import Member
-from models.offers import MemberOffer, ModelVersion
+from models.offers import MemberOffer, ModelVersion, OfferEvent, OfferEventKind
 from models.orders import EarlyCancellation, Order, OrderLine, Refund
 from models.privacy import AuditEntry, Erasure, TokenRevocation
 from models.program import (
@@ -31,6 +32,7 @@ from models.sync import SyncCursor
 __all__ = [
     "Action",
     "ActionRule",
+    "ArmSource",
     "AuditEntry",
     "Campaign",
     "Coupon",
@@ -43,6 +45,8 @@ __all__ = [
     "EntryKind",
     "Erasure",
     "EventDelivery",
+    "Experiment",
+    "ExperimentArm",
     "GuestOrder",
     "GuestRefund",
     "InboxDelivery",
@@ -56,6 +60,9 @@ __all__ = [
     "MemberOrderTotals",
     "MemberTier",
     "ModelVersion",
+    "NonOfferableCategory",
+    "OfferEvent",
+    "OfferEventKind",
     "Order",
     "OrderLine",
     "OutboxEvent",

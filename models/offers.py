@@ -1,5 +1,6 @@
 """Trained recommender versions and the offers they precomputed per member."""
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
@@ -47,3 +48,32 @@ class MemberOffer(Model):
     class Meta:
         table = "member_offers"
         indexes = (("version_id", "member_id", "rank"),)
+
+
+class OfferEventKind(StrEnum):
+    IMPRESSION = "IMPRESSION"
+    CLICK = "CLICK"
+    DISMISS = "DISMISS"
+
+
+class OfferEvent(Model):
+    """What the app reported about one served offer, stored once per offer, kind and moment.
+
+    Version, rank and item are copied out of the signed offer id so reports can join on them.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    offer_id = fields.CharField(max_length=128)
+    member_id = fields.IntField(db_index=True)
+    kind = fields.CharEnumField(OfferEventKind, max_length=16)
+    at = fields.DatetimeField()
+    version_id = fields.IntField()
+    rank = fields.IntField()
+    item_kind = fields.CharField(max_length=1)  # P: product, R: reward
+    item_id = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "offer_events"
+        unique_together = (("offer_id", "kind", "at"),)
+        indexes = (("member_id", "at"),)

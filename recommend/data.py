@@ -17,14 +17,33 @@ EXCLUDED_CATEGORIES = frozenset({"COUPON/MISC ITEMS", "COUPONS/STORE & MFG", "FU
 INTERACTION_COLUMNS = ["member_id", "product_id", "timestamp", "quantity", "value"]
 
 
+def offerable(department: object, category: object) -> bool:
+    """Whether a Complete Journey product may be offered: its department and category are
+    known and neither is an excluded one (the importer marks the catalogue with this)."""
+    return (
+        isinstance(category, str)
+        and department not in EXCLUDED_DEPARTMENTS
+        and category not in EXCLUDED_CATEGORIES
+    )
+
+
+def offerable_products(products: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``products`` that ``offerable`` keeps."""
+    keep = [
+        offerable(d, c)
+        for d, c in zip(products["department"], products["product_category"], strict=True)
+    ]
+    return products[keep]
+
+
 def clean_transactions(transactions: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Keep the order lines that are real product purchases, as interactions.
 
     The rule, applied identically for every model: a line is kept when
 
-    - its product is in the products table with a known ``product_category``
-      (this drops ~4.8k lines of unknown products and ~2.2k of uncategorised ones);
-    - its department is not one of ``EXCLUDED_DEPARTMENTS`` and its category is not one of
+    - its product is in the products table and ``offerable``: a known ``product_category``
+      (this drops ~4.8k lines of unknown products and ~2.2k of uncategorised ones), its
+      department not one of ``EXCLUDED_DEPARTMENTS`` and its category not one of
       ``EXCLUDED_CATEGORIES`` (fuel, coupons, gift cards, store supplies: ~18k lines, most of
       them fuel whose "quantity" is in gallons*1000);
     - ``quantity > 0`` and ``sales_value > 0`` (returns, zero-priced and voided lines).
@@ -32,11 +51,7 @@ def clean_transactions(transactions: pd.DataFrame, products: pd.DataFrame) -> pd
     ``household_id`` becomes ``member_id``, ``transaction_timestamp`` ``timestamp`` and
     ``sales_value`` ``value``.
     """
-    known = products.dropna(subset=["product_category"])
-    known = known[
-        ~known["department"].isin(EXCLUDED_DEPARTMENTS)
-        & ~known["product_category"].isin(EXCLUDED_CATEGORIES)
-    ]
+    known = offerable_products(products)
     lines = transactions[
         transactions["product_id"].isin(known["product_id"])
         & (transactions["quantity"] > 0)

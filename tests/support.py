@@ -33,12 +33,15 @@ async def empty_tables() -> None:
     await db.connection().execute_script(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
+SIGNING_SECRET = "test-signing-secret-of-enough-length"
+
+
 def make_settings(url: str, **overrides: Any) -> Settings:
     settings = Settings(
         database_url=url,
         admin_key=Secret(ADMIN_KEY),
         storefront_key=Secret(STOREFRONT_KEY),
-        secret=Secret("test-signing-secret-of-enough-length"),
+        secret=Secret(SIGNING_SECRET),
         webhook_secret=Secret(WEBHOOK_SECRET),
         events_secret=Secret(EVENTS_SECRET),
     )

@@ -29,9 +29,10 @@ from api.relay import encode_id
 from api.schema import build_schema
 from loyalty import rewards
 from loyalty.members import tokens
+from loyalty.offers import feedback
 from loyalty.settings import Settings
 from models import RewardKind
-from tests.support import ADMIN_KEY, STOREFRONT_KEY, enroll, order
+from tests.support import ADMIN_KEY, SIGNING_SECRET, STOREFRONT_KEY, enroll, order
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -88,6 +89,67 @@ OPERATIONS: dict[str, Operation] = {
         lambda t: {"code": t.coupon_b},
     ),
     "donationTotals": Operation("{ donationTotals { cause } }", frozenset({ADMIN})),
+    # offers, experiments and campaign holdouts (admin), offer events (member)
+    "modelVersions": Operation("{ modelVersions { id } }", frozenset({ADMIN})),
+    "experiments": Operation("{ experiments { id } }", frozenset({ADMIN})),
+    "experimentReport": Operation(
+        "query($id: ID!) { experimentReport(id: $id) { name } }",
+        frozenset({ADMIN}),
+        lambda _: {"id": encode_id("Experiment", 1)},
+    ),
+    "campaignReport": Operation(
+        "query($id: ID!) { campaignReport(id: $id) { name } }",
+        frozenset({ADMIN}),
+        lambda _: {"id": encode_id("Campaign", 1)},
+    ),
+    "nonOfferableCategories": Operation("{ nonOfferableCategories }", frozenset({ADMIN})),
+    "recordOfferEvents": Operation(
+        "mutation($input: RecordOfferEventsInput!) { recordOfferEvents(input: $input) "
+        "{ recorded userErrors { code } } }",
+        frozenset({MEMBER}),
+        lambda t: {
+            "input": {
+                "events": [
+                    {
+                        "offerId": feedback.encode(
+                            feedback.OfferRef(t.member_b_pk, 0, 0, "P", 1), SIGNING_SECRET
+                        ),
+                        "kind": "IMPRESSION",
+                        "at": "2026-01-01T00:00:00+00:00",
+                    }
+                ]
+            }
+        },
+        hidden=frozenset({MEMBER}),
+    ),
+    "createExperiment": Operation(
+        "mutation($input: CreateExperimentInput!) { createExperiment(input: $input) "
+        "{ experiment { id } userErrors { code } } }",
+        frozenset({ADMIN}),
+        lambda _: {
+            "input": {
+                "name": "holdout test",
+                "startsAt": "2030-03-01T00:00:00+00:00",
+                "endsAt": "2030-04-01T00:00:00+00:00",
+                "arms": [
+                    {"name": "control", "weight": 1, "source": "POPULAR"},
+                    {"name": "holdout", "weight": 1, "source": "NONE"},
+                ],
+            }
+        },
+    ),
+    "setProductOfferable": Operation(
+        "mutation($input: SetProductOfferableInput!) { setProductOfferable(input: $input) "
+        "{ product { sku } userErrors { code } } }",
+        frozenset({ADMIN}),
+        lambda _: {"input": {"sku": "SKU-1", "offerable": False}},
+    ),
+    "setCategoryOfferable": Operation(
+        "mutation($input: SetCategoryOfferableInput!) { setCategoryOfferable(input: $input) "
+        "{ nonOfferableCategories userErrors { code } } }",
+        frozenset({ADMIN}),
+        lambda _: {"input": {"category": "fuel", "offerable": False}},
+    ),
     # mutations
     "enrollMember": Operation(
         "mutation($input: EnrollMemberInput!) { enrollMember(input: $input) "
@@ -249,6 +311,11 @@ OPERATIONS: dict[str, Operation] = {
 SETUP = """mutation {
   saveActionRule(input: {action: REVIEW, points: 10}) { userErrors { code } }
   savePlan(input: {name: "Basic", fee: "5.00", periodDays: 30}) { plan { id } userErrors { code } }
+  saveCampaign(input: {name: "Later", startsAt: "2031-01-01T00:00:00Z",
+      endsAt: "2031-02-01T00:00:00Z", multiplier: "2", holdoutPercent: 10}) { userErrors { code } }
+  createExperiment(input: {name: "Later", startsAt: "2031-01-01T00:00:00Z",
+      endsAt: "2031-02-01T00:00:00Z", arms: [{name: "a", weight: 1, source: POPULAR},
+      {name: "b", weight: 1, source: NONE}]}) { userErrors { code } }
 }"""
 
 

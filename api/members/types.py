@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from api.context import Info
 from api.offers.types import Offer
 from api.relay import Connection, connection, encode_id, page_size
 from loyalty import rewards
@@ -125,18 +126,22 @@ class MemberType:
             "catalogue rewards (by affinity and affordability), the rest products."
         )
     )
-    async def offers(self, first: int = 10) -> list[Offer]:
+    async def offers(self, info: Info, first: int = 10) -> list[Offer]:
         rewards_part, products = await serving.offers(self.row, page_size(first))
+        secret = info.context.settings.secret.value
         return [
-            *(Offer.for_reward(r) for r in rewards_part),
-            *(Offer.for_product(p) for p in products),
+            *(Offer.for_reward(r, self.row.id, secret) for r in rewards_part),
+            *(Offer.for_product(p, self.row.id, secret) for p in products),
         ]
 
     @strawberry.field(description="What a reminder e-mail or the app's home screen shows.")
-    async def statement(self) -> Annotated[StatementType, strawberry.lazy("api.statements.types")]:
+    async def statement(
+        self, info: Info
+    ) -> Annotated[StatementType, strawberry.lazy("api.statements.types")]:
         from api.statements.types import StatementType
 
-        return StatementType.from_statement(await statements.build(self.row.id))
+        statement = await statements.build(self.row.id)
+        return StatementType.from_statement(statement, info.context.settings.secret.value)
 
     @strawberry.field(description="Coupons from redemptions, newest first.")
     async def coupons(

@@ -10,6 +10,7 @@ import strawberry
 from api.relay import encode_id
 from api.rewards.types import RewardType
 from loyalty.money import from_cents
+from loyalty.offers import feedback
 from loyalty.offers.serving import ProductOffer, RewardOffer
 from models import Product
 
@@ -35,6 +36,10 @@ class ProductType:
     name: str
     category: str | None
     price: Decimal | None
+    offerable: bool = strawberry.field(
+        description="False when the product itself is marked not offerable (its category may "
+        "be marked too: see nonOfferableCategories)."
+    )
 
     @classmethod
     def from_row(cls, row: Product) -> ProductType:
@@ -44,11 +49,16 @@ class ProductType:
             name=row.name,
             category=row.category,
             price=from_cents(row.price_cents) if row.price_cents is not None else None,
+            offerable=row.offerable,
         )
 
 
 @strawberry.type
 class Offer:
+    offer_id: str = strawberry.field(
+        description="Stable, signed id of this offer to this member (model version, rank, "
+        "item): what recordOfferEvents takes."
+    )
     kind: OfferKind
     product: ProductType | None
     reward: RewardType | None
@@ -56,8 +66,9 @@ class Offer:
     reason: OfferReason
 
     @classmethod
-    def for_product(cls, offer: ProductOffer) -> Offer:
+    def for_product(cls, offer: ProductOffer, member_id: int, secret: str) -> Offer:
         return cls(
+            offer_id=feedback.product_offer_id(member_id, offer, secret),
             kind=OfferKind.PRODUCT,
             product=ProductType.from_row(offer.product),
             reward=None,
@@ -66,8 +77,9 @@ class Offer:
         )
 
     @classmethod
-    def for_reward(cls, offer: RewardOffer) -> Offer:
+    def for_reward(cls, offer: RewardOffer, member_id: int, secret: str) -> Offer:
         return cls(
+            offer_id=feedback.reward_offer_id(member_id, offer, secret),
             kind=OfferKind.REWARD,
             product=None,
             reward=RewardType.from_row(offer.reward),

@@ -52,6 +52,10 @@ class CampaignInput:
     categories: list[str] | None = None
     tiers: list[str] | None = None
     active: bool = True
+    holdout_percent: int = strawberry.field(
+        default=0,
+        description="Share of eligible members (0-90, by a stable hash) who do not get the bonus.",
+    )
 
     async def save(self) -> Campaign:
         return await admin.save_campaign(
@@ -65,6 +69,7 @@ class CampaignInput:
             tiers=self.tiers,
             active=self.active,
             campaign_id=_id("Campaign", self.id),
+            holdout_percent=self.holdout_percent,
         )
 
 

@@ -125,6 +125,7 @@ class Campaign:
     categories: list[str]
     tiers: list[str]
     active: bool
+    holdout_percent: int
 
     @classmethod
     def from_row(cls, row: CampaignRow) -> Campaign:
@@ -139,6 +140,7 @@ class Campaign:
             categories=list(row.categories),
             tiers=list(row.tiers),
             active=row.active,
+            holdout_percent=row.holdout_percent,
         )
 
 

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 import strawberry
 
+from api.offers.experiment_types import MeanDifference
 from api.relay import encode_id
 from api.rewards.types import CauseTotal
 from loyalty.money import from_cents
+from loyalty.reports.campaigns import CampaignReport, Group, Incremental
 from loyalty.reports.summary import Cohort, ProgramReport
 
 
@@ -125,4 +127,61 @@ class ProgramReportType:
             ],
             donations=[CauseTotal.of(d) for d in r.donations],
             tier_mix=[TierShare(tier=name, members=n) for name, n in r.tier_mix],
+        )
+
+
+@strawberry.type
+class CampaignGroup:
+    members: int
+    orders: int
+    revenue: Decimal
+    points: int
+
+
+@strawberry.type
+class IncrementalFigure:
+    """Treated minus held-out per member, times the treated members, with a 95% interval."""
+
+    total: float
+    low: float
+    high: float
+    per_member: MeanDifference
+
+    @classmethod
+    def of(cls, figure: Incremental | None) -> IncrementalFigure | None:
+        if figure is None:
+            return None
+        per_member = MeanDifference.of(figure.per_member)
+        assert per_member is not None
+        return cls(total=figure.total, low=figure.low, high=figure.high, per_member=per_member)
+
+
+@strawberry.type
+class CampaignReportType:
+    campaign_id: strawberry.ID
+    name: str
+    holdout_percent: int
+    treated: CampaignGroup
+    holdout: CampaignGroup
+    incremental_revenue: IncrementalFigure | None
+    incremental_points: IncrementalFigure | None
+
+    @classmethod
+    def of(cls, report: CampaignReport) -> CampaignReportType:
+        def group(g: Group) -> CampaignGroup:
+            return CampaignGroup(
+                members=g.members,
+                orders=g.orders,
+                revenue=from_cents(g.revenue_cents),
+                points=g.points,
+            )
+
+        return cls(
+            campaign_id=strawberry.ID(encode_id("Campaign", report.campaign.id)),
+            name=report.campaign.name,
+            holdout_percent=report.campaign.holdout_percent,
+            treated=group(report.treated),
+            holdout=group(report.holdout),
+            incremental_revenue=IncrementalFigure.of(report.incremental_revenue),
+            incremental_points=IncrementalFigure.of(report.incremental_points),
         )

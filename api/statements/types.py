@@ -52,7 +52,7 @@ class StatementType:
     generated_at: datetime
 
     @classmethod
-    def from_statement(cls, s: Statement) -> StatementType:
+    def from_statement(cls, s: Statement, secret: str) -> StatementType:
         return cls(
             balance=s.balance,
             pending_points=s.pending_points,
@@ -74,6 +74,6 @@ class StatementType:
             tier_name=s.tier_progress.tier.name if s.tier_progress.tier else None,
             next_tier_name=s.tier_progress.next_tier.name if s.tier_progress.next_tier else None,
             points_to_next_tier=s.tier_progress.missing,
-            offers=[Offer.for_product(o) for o in s.offers],
+            offers=[Offer.for_product(o, s.member_id, secret) for o in s.offers],
             generated_at=s.generated_at,
         )

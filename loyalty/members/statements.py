@@ -130,6 +130,6 @@ async def build(member_id: int, now: datetime | None = None) -> Statement:
         redeemed_value_cents=sum(int(row["value"]) for row in redeemed),
         tier_id=progress.tier.id if progress.tier else None,
         tier_progress=progress,
-        offers=await serving.product_offers(member_id, TOP_OFFERS),
+        offers=await serving.served_product_offers(member_id, TOP_OFFERS),
         generated_at=now,
     )

@@ -16,14 +16,17 @@ import pandas as pd
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db
+from loyalty.offers.offerable import OFFERABLE
 from models import Member
 
 CHUNK_LINES = 100_000
 COLUMNS = ("member_id", "product_id", "timestamp", "quantity")
-# member, product, time, quantity of every line of every order
+# member, product, time, quantity of every line of every order, of the products that may be
+# offered: what the model learns from is what it may offer
 _SELECT = (
     "SELECT o.member_id{cast}, l.product_id{cast}, o.placed_at, l.quantity{cast} "
-    "FROM order_lines l JOIN orders o ON o.id = l.order_id"
+    "FROM order_lines l JOIN orders o ON o.id = l.order_id "
+    f"JOIN products p ON p.id = l.product_id AND {OFFERABLE}"
 )
 # PostgreSQL's binary COPY: a 19-byte header (signature, flags, extension length 0), then per row
 # a field count and per field a length and its bytes, then a -1 field count.
@@ -157,9 +160,9 @@ async def _sqlite(conn: BaseDBAsyncClient, into: _Columns) -> None:
 
 
 async def load_interactions() -> pd.DataFrame:
-    """Every order line as ``member_id, product_id, timestamp, quantity`` (refunds not
-    subtracted; timestamps naive UTC), in no particular order; erased members' lines are left
-    out (the person asked to be forgotten, training included)."""
+    """Every order line of an offerable product as ``member_id, product_id, timestamp,
+    quantity`` (refunds not subtracted; timestamps naive UTC), in no particular order. Erased
+    members' lines are left out (the person asked to be forgotten, training included)."""
     conn = db.connection()
     into = _Columns()
     if db.dialect(conn) == "sqlite":

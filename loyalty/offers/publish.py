@@ -24,7 +24,7 @@ from tortoise.transactions import in_transaction
 
 from loyalty import db
 from loyalty.offers.interactions import load_interactions
-from models import MemberOffer, ModelVersion
+from models import Experiment, ExperimentArm, MemberOffer, ModelVersion
 from recommend import batch
 from recommend.base import REASONS, OfferTable, Recommender
 from recommend.baselines import GlobalPopularity
@@ -58,9 +58,11 @@ def _holdout_metrics(
         raise RetrainRefused(f"no member bought anything in the last {weeks} weeks to evaluate on")
     ours_all, ours_new = evaluate_model(fitter(train), relevant_all, relevant_new, 10)
     pop_all, pop_new = evaluate_model(GlobalPopularity.fit(train), relevant_all, relevant_new, 10)
+    # Plain floats: the metrics are stored as JSON, and orjson (which tortoise uses when it is
+    # installed) refuses numpy scalars.
     return {
         "holdout_weeks": weeks,
-        "members": ours_all.members,
+        "members": int(ours_all.members),
         # plain floats: the metrics are stored as JSON
         "recall@10": float(ours_all.recall),
         "ndcg@10": float(ours_all.ndcg),
@@ -167,6 +169,11 @@ async def _publish(
     await activate(row.id)
 
 
+async def versions() -> list[ModelVersion]:
+    """Every kept model version, newest first."""
+    return await ModelVersion.all().order_by("-id")
+
+
 async def activate(version_id: int) -> None:
     """Make one version the active one, in one statement."""
     async with in_transaction() as conn:
@@ -176,10 +183,19 @@ async def activate(version_id: int) -> None:
 
 
 async def _prune(keep: int) -> None:
-    """Keep the active version and the newest ``keep - 1`` others."""
+    """Keep the active version, the newest ``keep - 1`` others and those an experiment that has
+    not ended serves."""
     versions = await ModelVersion.all().order_by("-id")
+    running = await Experiment.filter(ends_at__gt=datetime.now(UTC)).values_list("id", flat=True)
+    in_use = set(
+        await ExperimentArm.filter(
+            experiment_id__in=running, model_version_id__not_isnull=True
+        ).values_list("model_version_id", flat=True)
+    )
     kept = 0
     for version in versions:
+        if version.id in in_use:
+            continue
         if version.active or kept < keep - 1:
             kept += 0 if version.active else 1
             continue

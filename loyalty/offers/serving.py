@@ -1,17 +1,26 @@
-"""Serving offers: precomputed product rows of the active version (popularity for everyone else),
-and catalogue rewards ranked by affinity and affordability."""
+"""Serving offers: precomputed product rows of the active version (popularity for everyone else)
+or of the member's experiment arm, and catalogue rewards ranked by affinity and affordability.
+Only offerable products are served (``loyalty.offers.offerable``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from tortoise.functions import Count
-
 from loyalty import db
+from loyalty.offers import experiments
+from loyalty.offers.offerable import OFFERABLE
 from loyalty.programme.config import member_tier, program_config
 from loyalty.rewards import tier_allows, unavailable
-from models import Member, ModelVersion, OrderLine, Product, Reward, RewardKind
+from models import (
+    ArmSource,
+    ExperimentArm,
+    Member,
+    ModelVersion,
+    Product,
+    Reward,
+    RewardKind,
+)
 from recommend.rewards import REWARD_CONTEXT, RewardSignals, reward_score
 
 
@@ -20,35 +29,56 @@ class ProductOffer:
     product: Product
     score: float
     reason: str
+    version_id: int = 0  # the model version whose rows served it; 0 before any model
+    rank: int = 0
 
 
 # Every column of the offered product, so a row loads as the model (a new column comes along).
 OFFER_COLUMNS = ", ".join(f"p.{column}" for column in Product._meta.fields_db_projection.values())
 _ACTIVE = "SELECT id FROM model_versions WHERE active LIMIT 1"
-# The member's own rows, then the popularity fallback, of the active version and active products
-# (the version as a value, so both parts seek the (version, member, rank) index).
-_OFFER_ROWS = f"""
+
+
+def _offer_rows(version: str) -> str:
+    """The member's own rows, then the popularity fallback, of one version and offerable
+    products (the version as a value, so both parts seek the (version, member, rank) index)."""
+    return f"""
 SELECT * FROM (
-  SELECT 0 AS fallback, mo.rank, mo.score, mo.reason, {OFFER_COLUMNS}
-  FROM member_offers mo JOIN products p ON p.id = mo.product_id AND p.active
-  WHERE mo.version_id = ({_ACTIVE}) AND mo.member_id = $1
+  SELECT 0 AS fallback, mo.rank, mo.score, mo.reason, mo.version_id AS offer_version,
+         {OFFER_COLUMNS}
+  FROM member_offers mo JOIN products p ON p.id = mo.product_id AND {OFFERABLE}
+  WHERE mo.version_id = ({version}) AND mo.member_id = $1
   ORDER BY mo.rank LIMIT $2) own
 UNION ALL
 SELECT * FROM (
-  SELECT 1 AS fallback, mo.rank, mo.score, mo.reason, {OFFER_COLUMNS}
-  FROM member_offers mo JOIN products p ON p.id = mo.product_id AND p.active
-  WHERE mo.version_id = ({_ACTIVE}) AND mo.member_id IS NULL
+  SELECT 1 AS fallback, mo.rank, mo.score, mo.reason, mo.version_id AS offer_version,
+         {OFFER_COLUMNS}
+  FROM member_offers mo JOIN products p ON p.id = mo.product_id AND {OFFERABLE}
+  WHERE mo.version_id = ({version}) AND mo.member_id IS NULL
   ORDER BY mo.rank LIMIT $3) popular
 ORDER BY fallback, rank
 """
 
 
-async def product_offers(member_id: int, n: int) -> list[ProductOffer]:
-    """The member's best ``n`` offers of active products, topped up with popular ones.
+_ACTIVE_ROWS = _offer_rows(_ACTIVE)
+_VERSION_ROWS = _offer_rows("$4")
 
+
+async def product_offers(
+    member_id: int, n: int, arm: ExperimentArm | None = None
+) -> list[ProductOffer]:
+    """The member's best ``n`` offers of offerable products, topped up with popular ones.
+
+    ``arm`` is the member's experiment arm: a model version's rows, popularity only, or none.
     One statement reads both parts; the list for a smaller ``n`` is a prefix of this one.
     """
-    rows = await db.fetch(db.connection(), _OFFER_ROWS, member_id, n, 2 * n)
+    if arm is not None and arm.source == ArmSource.NONE:
+        return []
+    own = 0 if arm is not None and arm.source == ArmSource.POPULAR else n
+    if arm is not None and arm.model_version_id is not None:
+        args: tuple[object, ...] = (member_id, own, 2 * n, arm.model_version_id)
+        rows = await db.fetch(db.connection(), _VERSION_ROWS, *args)
+    else:
+        rows = await db.fetch(db.connection(), _ACTIVE_ROWS, member_id, own, 2 * n)
     if not rows and not await ModelVersion.exists(active=True):
         return await _popular_now(n)
     offers: list[ProductOffer] = []
@@ -59,33 +89,46 @@ async def product_offers(member_id: int, n: int) -> list[ProductOffer]:
         if row["id"] in seen:
             continue
         seen.add(row["id"])
+        version_id = int(row.pop("offer_version"))
         product = Product._init_from_db(**row)
         reason = "POPULAR" if row["fallback"] else row["reason"]
-        offers.append(ProductOffer(product, row["score"], reason))
+        offers.append(ProductOffer(product, row["score"], reason, version_id, len(offers)))
     return offers
 
 
-async def offers(member: Member, first: int) -> tuple[list[RewardOffer], list[ProductOffer]]:
+async def served_product_offers(
+    member_id: int, n: int, now: datetime | None = None
+) -> list[ProductOffer]:
+    """``product_offers`` from the member's arm of the running experiment, if one runs."""
+    assignment = await experiments.running_arm(member_id, now)
+    return await product_offers(member_id, n, assignment.arm if assignment else None)
+
+
+async def offers(
+    member: Member, first: int, now: datetime | None = None
+) -> tuple[list[RewardOffer], list[ProductOffer]]:
     """``Member.offers``: up to a quarter catalogue rewards, the rest products (one read of the
-    product offers serves both)."""
-    ranked = await product_offers(member.id, max(REWARD_CONTEXT, first))
-    rewards = await reward_offers(member, max(1, first // 4), offered=ranked)
+    product offers serves both), from the member's arm when an experiment runs."""
+    ranked = await served_product_offers(member.id, max(REWARD_CONTEXT, first), now)
+    rewards = await reward_offers(member, max(1, first // 4), now, offered=ranked)
     return rewards, ranked[: first - len(rewards)]
 
 
 async def _popular_now(n: int) -> list[ProductOffer]:
     """Before any model is trained: the products on most order lines."""
-    ranked = await (
-        OrderLine.filter(product__active=True)
-        .annotate(lines=Count("id"))
-        .group_by("product_id")
-        .order_by("-lines")
-        .limit(n)
-        .values("product_id", "lines")
+    ranked = await db.fetch(
+        db.connection(),
+        f"SELECT ol.product_id, COUNT(*) AS lines FROM order_lines ol "
+        f"JOIN products p ON p.id = ol.product_id AND {OFFERABLE} "
+        f"GROUP BY ol.product_id ORDER BY lines DESC, ol.product_id LIMIT $1",
+        n,
     )
     products = {p.id: p for p in await Product.filter(id__in=[r["product_id"] for r in ranked])}
-    top = max((r["lines"] for r in ranked), default=1)
-    return [ProductOffer(products[r["product_id"]], r["lines"] / top, "POPULAR") for r in ranked]
+    top = max((int(r["lines"]) for r in ranked), default=1)
+    return [
+        ProductOffer(products[r["product_id"]], int(r["lines"]) / top, "POPULAR", 0, rank)
+        for rank, r in enumerate(ranked)
+    ]
 
 
 @dataclass(frozen=True)
@@ -93,6 +136,7 @@ class RewardOffer:
     reward: Reward
     score: float
     reason: str
+    rank: int = 0
 
 
 GENERIC_AFFINITY = {
@@ -171,7 +215,7 @@ async def reward_offers(
         score, reason = reward_score(signals)
         ranked.append(RewardOffer(reward, score, str(reason)))
     ranked.sort(key=lambda o: (-o.score, o.reward.points_cost, o.reward.id))
-    return ranked[:n]
+    return [replace(offer, rank=rank) for rank, offer in enumerate(ranked[:n])]
 
 
 def _on_products(reward: Reward) -> bool:

@@ -54,6 +54,7 @@ from loyalty.members import new_referral_code, normalize_email
 from loyalty.programme import earning
 from loyalty.settings import Settings
 from models import Member, Order, OrderLine, Product
+from recommend.data import offerable
 
 PREFIX = "cj-"
 EMAIL_DOMAIN = "completejourney.example"
@@ -275,6 +276,7 @@ def _product_rows(plan: _Plan, products: pd.DataFrame, wanted: list[int]) -> lis
                 "department": department[:128] if isinstance(department, str) else None,
                 "price_cents": int(latest[product_id]) if product_id in latest.index else None,
                 "active": True,
+                "offerable": offerable(department, category),
                 "created_at": created,
             }
         )

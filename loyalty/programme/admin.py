@@ -27,6 +27,8 @@ from models import (
 )
 
 MAX_MULTIPLIER = Decimal(100)
+# A campaign keeps at least a tenth of its members; a holdout is a sample, not the campaign.
+MAX_HOLDOUT_PERCENT = 90
 M = TypeVar("M", bound=Model)
 
 
@@ -127,8 +129,10 @@ async def save_campaign(
     tiers: list[str] | None = None,
     active: bool = True,
     campaign_id: int | None = None,
+    holdout_percent: int = 0,
 ) -> Campaign:
-    """Create or update a time-boxed campaign."""
+    """Create or update a time-boxed campaign; ``holdout_percent`` of eligible members (by a
+    stable hash) do not get its bonus, so its report can tell what it added."""
     _name(name, 255)
     if ends_at <= starts_at:
         raise InvalidInput("endsAt must be after startsAt", field="endsAt")
@@ -141,6 +145,10 @@ async def save_campaign(
     for tier in tiers or []:
         if not await Tier.exists(name=tier):
             raise InvalidInput(f"unknown tier {tier!r}", field="tiers")
+    if not 0 <= holdout_percent <= MAX_HOLDOUT_PERCENT:
+        raise InvalidInput(
+            f"holdoutPercent must be 0 to {MAX_HOLDOUT_PERCENT}", field="holdoutPercent"
+        )
     return await _saved(
         await _by_id(Campaign, campaign_id),
         "campaign",
@@ -154,6 +162,7 @@ async def save_campaign(
             "categories": categories or [],
             "tiers": tiers or [],
             "active": active,
+            "holdout_percent": holdout_percent,
         },
     )
 

@@ -70,6 +70,8 @@ class CampaignRule:
     ends_at: datetime
     tiers: frozenset[str]
     bonus: Bonus
+    id: int = 0
+    holdout_percent: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,8 @@ async def _read_config(conn: BaseDBAsyncClient) -> ProgramConfig:
                     frozenset(c.categories),
                     c.fixed_points,
                 ),
+                c.id,
+                c.holdout_percent,
             )
             for c in campaigns
         ),

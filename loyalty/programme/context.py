@@ -10,6 +10,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from loyalty import db
+from loyalty.assignment import held_out
 from loyalty.programme.config import ProgramConfig, period_start, program_config
 from loyalty.programme.earning import BASE, EarningContext, Line
 from models import (
@@ -78,7 +79,12 @@ async def earning_context(
         cap_left = left if cap_left is None else min(cap_left, left)
     return EarningContext(
         rules=config.rules,
-        campaigns=tuple(c.bonus for c in campaigns if not c.tiers or tier_name in c.tiers),
+        campaigns=tuple(
+            c.bonus
+            for c in campaigns
+            if (not c.tiers or tier_name in c.tiers)
+            and not held_out(c.id, member_id, c.holdout_percent)
+        ),
         tier_id=tier.id if tier else None,
         tier_name=tier_name,
         tier_multiplier=Decimal(tier.multiplier) if tier else Decimal(1),

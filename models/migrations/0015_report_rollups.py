@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0013_privacy')]
+    dependencies = [('models', '0014_offers_experiments')]
 
     initial = False
 

@@ -126,3 +126,23 @@ def test_size_options_out_of_place_are_refused_before_anything_runs(
     assert cli.main(command) == 2
 
     assert capsys.readouterr().err.strip()
+
+
+def test_evaluate_ends_with_the_simulated_experiment(monkeypatch, capsys):
+    import argparse
+
+    from loyalty.offers import simulation
+    from recommend import evaluation
+
+    def product_table(holdout_weeks: int) -> int:
+        print(f"product table, {holdout_weeks} weeks")
+        return 1
+
+    monkeypatch.setattr(evaluation, "main", product_table)
+    monkeypatch.setattr(simulation, "table", lambda weeks: f"simulation table, {weeks} weeks")
+
+    status = cli.evaluate(argparse.Namespace(holdout_weeks=6), Settings())
+
+    out = capsys.readouterr().out
+    assert status == 1  # the product targets decide the exit status
+    assert out.index("product table, 6 weeks") < out.index("simulation table, 6 weeks")

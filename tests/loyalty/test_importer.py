@@ -244,3 +244,21 @@ async def test_a_crash_leaves_whole_households_and_a_rerun_completes_them(databa
         database
     )
     assert await check.violations() == []
+
+
+async def test_the_import_marks_non_product_departments_not_offerable(database):
+    from recommend.data import offerable
+
+    await run(database)
+
+    _, products = importer.load_tables()
+    info = products.drop_duplicates("product_id").set_index("product_id")
+    stored = await Product.all().values_list("sku", "offerable")
+    expected = {
+        sku: offerable(info.at[int(sku), "department"], info.at[int(sku), "product_category"])
+        if int(sku) in info.index
+        else False
+        for sku, _ in stored
+    }
+    assert dict(stored) == expected
+    assert not all(ok for _, ok in stored), "the households bought no fuel or coupons"

@@ -1,10 +1,12 @@
 """Members: enrolment and lookup, tokens, referrals, statements and reminders."""
 
 from loyalty.members.enrolment import EnrollInput, enroll, new_referral_code, normalize_email
-from loyalty.members.lookup import by_external_id, get, page
+from loyalty.members.lookup import Account, account, by_external_id, get, page
 
 __all__ = [
+    "Account",
     "EnrollInput",
+    "account",
     "by_external_id",
     "enroll",
     "get",

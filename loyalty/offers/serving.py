@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from tortoise.functions import Count
 
 from loyalty import db
-from loyalty.programme.config import member_tier, program_config
-from loyalty.rewards import tier_allows, unavailable
+from loyalty.programme.config import ProgramConfig, TierState, member_tier, program_config
+from loyalty.rewards import catalogue, tier_allows
 from models import Member, ModelVersion, OrderLine, Product, Reward, RewardKind
 
 
@@ -66,11 +66,19 @@ async def product_offers(member_id: int, n: int) -> list[ProductOffer]:
     return offers
 
 
-async def offers(member: Member, first: int) -> tuple[list[RewardOffer], list[ProductOffer]]:
+async def offers(
+    member: Member,
+    first: int,
+    *,
+    tier: TierState | None = None,
+    config: ProgramConfig | None = None,
+) -> tuple[list[RewardOffer], list[ProductOffer]]:
     """``Member.offers``: up to a quarter catalogue rewards, the rest products (one read of the
-    product offers serves both)."""
+    product offers serves both). ``tier`` and ``config`` when the caller has read them."""
     ranked = await product_offers(member.id, max(REWARD_CONTEXT, first))
-    rewards = await reward_offers(member, max(1, first // 4), offered=ranked)
+    rewards = await reward_offers(
+        member, max(1, first // 4), offered=ranked, tier=tier, config=config
+    )
     return rewards, ranked[: first - len(rewards)]
 
 
@@ -112,6 +120,8 @@ async def reward_offers(
     now: datetime | None = None,
     *,
     offered: list[ProductOffer] | None = None,
+    tier: TierState | None = None,
+    config: ProgramConfig | None = None,
 ) -> list[RewardOffer]:
     """Catalogue rewards the member may redeem, ranked by affinity to what they give and by
     affordability.
@@ -120,16 +130,16 @@ async def reward_offers(
     restricted to a category scores by the member's share of lines in that category; other
     kinds have a fixed prior. A reward the balance covers keeps its affinity (AFFORDABLE_NOW);
     one it does not is scaled by how much of it the balance covers. Rewards for a tier above
-    the member's are left out. ``offered`` are the member's product offers when the caller has
-    read them already.
+    the member's are left out. ``offered`` are the member's product offers, ``tier`` the
+    member's tier and ``config`` the programme's configuration, when the caller has read them.
     """
     now = now or datetime.now(UTC)
     if n <= 0:
         return []
-    rewards = [r for r in await Reward.filter(active=True) if unavailable(r, now) is None]
+    rewards = await catalogue(now)
     if any(r.min_tier_id is not None for r in rewards):
-        config = await program_config()
-        held = (await member_tier(member.id)).tier
+        config = config or await program_config()
+        held = (tier or await member_tier(member.id)).tier
         rewards = [r for r in rewards if tier_allows(config, held, r)]
     if not rewards:
         return []

@@ -3,6 +3,7 @@ and catalogue rewards ranked by affinity and affordability."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -153,10 +154,23 @@ async def reward_offers(
             member.id,
         )
         bought = {row["category"]: int(row["lines"]) for row in rows}
-    total = sum(bought.values()) or 1
     if offered is None:
         offered = await product_offers(member.id, REWARD_CONTEXT)
-    rank = {o.product.sku: i for i, o in enumerate(offered[:REWARD_CONTEXT])}
+    skus = [o.product.sku for o in offered[:REWARD_CONTEXT]]
+    return rank_rewards(rewards, member.balance, bought, skus, n)
+
+
+def rank_rewards(
+    rewards: Sequence[Reward],
+    balance: int,
+    bought: Mapping[str | None, int],
+    offered_skus: Sequence[str],
+    n: int,
+) -> list[RewardOffer]:
+    """The ranking of ``reward_offers`` over rewards the member may redeem, the member's lines
+    per category and the skus of their best product offers, best first: ``n`` of them."""
+    total = sum(bought.values()) or 1
+    rank = {sku: i for i, sku in enumerate(offered_skus)}
     ranked = []
     for reward in rewards:
         if reward.kind == RewardKind.FREE_PRODUCT and reward.sku in rank:
@@ -166,7 +180,7 @@ async def reward_offers(
             liked = affinity > 0
         else:
             affinity, liked = GENERIC_AFFINITY[reward.kind], False
-        covered = min(1.0, member.balance / reward.points_cost)
+        covered = min(1.0, balance / reward.points_cost)
         score = affinity * (1.0 if covered >= 1.0 else 0.5 * covered)
         reason = "AFFORDABLE_NOW" if covered >= 1.0 else ("BOUGHT_OFTEN" if liked else "POPULAR")
         ranked.append(RewardOffer(reward, round(score, 6), reason))

@@ -2,7 +2,7 @@
 
 ``POST /graphql`` answers the same JSON as the app's answer to ``bench.queries.ME`` (the bench
 compares them before timing), the way a hand-tuned endpoint would: the same bearer-token check
-(``api.auth.authenticate``), the body parsed and the answer encoded with orjson, and five
+(``api.auth.authenticate``), the body parsed and the answer encoded compactly, and five
 statements on asyncpg (a pool as large as the app's) or aiosqlite (one connection, as tortoise
 runs SQLite): the member with their tier's name and threshold, the page of history, the product
 offers, the rewards the member may redeem now, and the member's lines per category. The reward
@@ -16,12 +16,12 @@ Served like the app: ``python -m uvicorn bench.raw_floor:app_from_env --factory`
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -173,7 +173,8 @@ def _iso(value: Any) -> str:
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return Response(body, status_code=status, media_type="application/json")
 
 
 async def me(request: Request) -> Response:
@@ -183,7 +184,7 @@ async def me(request: Request) -> Response:
         role, member_id = authenticate(request.headers.get("authorization"), settings)
     except Unauthenticated as exc:
         return _json({"errors": [{"message": str(exc)}]}, 401)
-    orjson.loads(await request.body())  # the app parses the body too
+    json.loads(await request.body())  # the app parses the body too
     if role is not Role.MEMBER or member_id is None:
         return _json({"data": None, "errors": [{"message": "not authorised"}]})
     database: Database = request.app.state.database

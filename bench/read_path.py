@@ -1,7 +1,7 @@
 """1. The read path: ``me { pointsBalance tier transactions offers }`` against two floors.
 
 Today's floor (``bench.floor``) calls the same ``loyalty`` functions as the resolvers; the
-raw-SQL floor (``bench.raw_floor``) answers with hand-written SQL on the raw driver and orjson.
+raw-SQL floor (``bench.raw_floor``) answers with hand-written SQL on the raw driver.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ async def run(bench: Bench) -> Table:
         "reads through the same loyalty and recommend functions and the same JSON (checked for "
         f"{CHECKED_MEMBERS} members before timing), served the same way",
         "raw-SQL floor: bench/raw_floor.py, the same answer from five hand-written statements on "
-        "the raw driver (asyncpg / aiosqlite), encoded with orjson, behind a bare Starlette "
+        "the raw driver (asyncpg / aiosqlite), encoded compactly, behind a bare Starlette "
         "endpoint with the same token check; the reward ranking is the rule's own function",
         f"{plan.rounds} rounds of {plan.read_requests} requests per variant after "
         f"{plan.warmup} warm-up; {len(bench.seeded.member_ids)} members with "

@@ -17,6 +17,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
+from tortoise.fields import DatetimeField
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -124,6 +125,30 @@ def timestamp(value: Any) -> datetime | None:
         return value
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+M = TypeVar("M", bound=Model)
+
+
+def load(model: type[M], row: dict[str, Any]) -> M:
+    """A model instance from a raw row of every column (see ``columns``), as tortoise loads
+    one, with SQLite's timestamp text parsed by ``timestamp`` first: tortoise's own parser
+    takes about ten times as long, which on a page of rewards or offers is most of the load."""
+    for column in _timestamp_columns(model):
+        value = row[column]
+        if isinstance(value, str):
+            row[column] = timestamp(value)
+    return model._init_from_db(**row)
+
+
+@functools.cache
+def _timestamp_columns(model: type[Model]) -> tuple[str, ...]:
+    meta = model._meta
+    return tuple(
+        meta.fields_db_projection[name]
+        for name, field in meta.fields_map.items()
+        if isinstance(field, DatetimeField) and name in meta.fields_db_projection
+    )
 
 
 def columns(model: type[Model], alias: str = "") -> str:

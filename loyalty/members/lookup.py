@@ -45,7 +45,7 @@ async def account(member_id: int) -> Account:
     row = rows[0]
     config = await config_for(conn, row["config_token"])
     tier = TierState(config.tier(row["held_tier_id"]), db.timestamp(row["held_until"]))
-    return Account(Member._init_from_db(**row), tier, config)
+    return Account(db.load(Member, row), tier, config)
 
 
 async def by_external_id(external_id: str, *, field: str = "memberExternalId") -> Member:

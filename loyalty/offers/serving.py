@@ -61,7 +61,7 @@ async def product_offers(member_id: int, n: int) -> list[ProductOffer]:
         if row["id"] in seen:
             continue
         seen.add(row["id"])
-        product = Product._init_from_db(**row)
+        product = db.load(Product, row)
         reason = "POPULAR" if row["fallback"] else row["reason"]
         offers.append(ProductOffer(product, row["score"], reason))
     return offers

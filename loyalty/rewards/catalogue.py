@@ -152,7 +152,7 @@ async def catalogue(now: datetime | None = None) -> list[Reward]:
     the account page and the catalogue read it on every request)."""
     now = now or datetime.now(UTC)
     rows = await db.fetch(db.connection(), _ACTIVE.format(db.columns(Reward)))
-    rewards = [Reward._init_from_db(**row) for row in rows]
+    rewards = [db.load(Reward, row) for row in rows]
     return [r for r in rewards if unavailable(r, now) is None]
 
 

@@ -1,9 +1,7 @@
-"""The lean executor answers what graphql-core's standard execution answers, errors included;
-responses are encoded with orjson, and what it refuses still goes out as JSON."""
+"""The lean executor answers what graphql-core's standard execution answers, errors included."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -11,9 +9,7 @@ from enum import Enum
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from api.app import LoyaltyGraphQL
 from api.execution import LeanExecution
-from tests.support import make_settings
 
 
 @strawberry.enum
@@ -100,12 +96,3 @@ def _first() -> dict[str, object]:
         "missing": None,
         "required": "x",
     }
-
-
-def test_responses_are_compact_json_and_what_orjson_refuses_is_still_encoded():
-    view = LoyaltyGraphQL(make_settings("sqlite://:memory:"))
-
-    assert (
-        view.encode_json({"data": {"name": "é", "n": 1}}) == '{"data":{"name":"é","n":1}}'.encode()
-    )
-    assert json.loads(view.encode_json({"data": {"n": 2**70}})) == {"data": {"n": 2**70}}

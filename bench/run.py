@@ -21,14 +21,14 @@ from loyalty.ledger import check
 from loyalty.settings import Settings
 
 RESULTS = Path(__file__).with_name("results.md")
-# Each gives its table, or several.
-BENCHMARKS: tuple[Callable[[Bench], Awaitable[Table | list[Table]]], ...] = (
-    read_path.run,
-    write_path.run,
-    preview.run,
-    scaling.run,
-    bulk.run,
-)
+# Each gives its table, or several; by the name ``--only`` knows it by.
+BENCHMARKS: dict[str, Callable[[Bench], Awaitable[Table | list[Table]]]] = {
+    "read": read_path.run,
+    "write": write_path.run,
+    "checkout": preview.run,
+    "scaling": scaling.run,
+    "bulk": bulk.run,
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -38,15 +38,33 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="a short run (about a minute per backend)"
     )
     parser.add_argument(
+        "--only",
+        type=_names,
+        default=list(BENCHMARKS),
+        help=f"comma-separated benchmarks to run (of {','.join(BENCHMARKS)}; default all)",
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS, help=f"markdown results (default {RESULTS})"
     )
     return parser.parse_args(argv)
 
 
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown or not names:
+        given = ", ".join(unknown) or "(none)"
+        raise argparse.ArgumentTypeError(
+            f"unknown benchmark {given}; choose from {', '.join(BENCHMARKS)}"
+        )
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; 2 when a backend that was asked for is unavailable."""
     args = parse(argv)
-    results = asyncio.run(run(args.backend, QUICK if args.quick else FULL, args.quick))
+    plan = QUICK if args.quick else FULL
+    results = asyncio.run(run(args.backend, plan, args.quick, args.only))
     if results is None:
         return 2
     args.output.write_text(results)
@@ -54,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def run(backend: str, plan: Plan, quick: bool) -> str | None:
+async def run(backend: str, plan: Plan, quick: bool, only: list[str] | None = None) -> str | None:
     """The results as markdown; None when a backend that was asked for is unavailable."""
     backends = ["sqlite", "postgres"] if backend == "all" else [backend]
     skipped: list[str] = []
@@ -69,8 +87,10 @@ async def run(backend: str, plan: Plan, quick: bool) -> str | None:
             skipped.append(f"PostgreSQL skipped: not reachable at {POSTGRES_URL} ({problem})")
         else:
             pg_version = await postgres_version()
+    chosen = list(BENCHMARKS) if only is None else only
+    subset = [] if chosen == list(BENCHMARKS) else ["--only", ",".join(chosen)]
     command = "python -m bench " + shlex.join(
-        ["--backend", backend, *(["--quick"] if quick else [])]
+        ["--backend", backend, *(["--quick"] if quick else []), *subset]
     )
     header = [
         f"{command}  ({'quick' if quick else 'full'} run, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
@@ -82,14 +102,14 @@ async def run(backend: str, plan: Plan, quick: bool) -> str | None:
     tables: list[Table] = []
     with tempfile.TemporaryDirectory(prefix="loyalty-bench-logs-") as logs:
         for name in backends:
-            tables += await run_backend(name, plan, Path(logs))
+            tables += await run_backend(name, plan, Path(logs), chosen)
     header.append(f"load average at end: {machine.load()}")
     header.append(f"total time: {time.monotonic() - started:.0f} s")
     print("\n".join(header[-2:]))
     return markdown(header, tables)
 
 
-async def run_backend(backend: str, plan: Plan, logs: Path) -> list[Table]:
+async def run_backend(backend: str, plan: Plan, logs: Path, only: list[str]) -> list[Table]:
     """Seed a new database of this backend and run every benchmark on it."""
     print(f"\n== {backend} ==", flush=True)
     tables = []
@@ -101,7 +121,7 @@ async def run_backend(backend: str, plan: Plan, logs: Path) -> list[Table]:
         counts = ", ".join(f"{n:,} {t}" for t, n in seeded.rows.items())
         print(f"seeded in {time.monotonic() - began:.1f} s: {counts}; ledger invariants hold")
         bench = Bench(backend, settings, seeded, plan, logs)
-        for benchmark in BENCHMARKS:
+        for benchmark in (BENCHMARKS[name] for name in only):
             began = time.monotonic()
             result = await benchmark(bench)
             made = result if isinstance(result, list) else [result]

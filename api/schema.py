@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 from api.audit import audit_fields
 from api.events.mutations import EventMutation
 from api.events.queries import EventQuery
+from api.execution import LeanExecution
 from api.inbox.mutations import InboxMutation
 from api.inbox.queries import InboxQuery
 from api.limits import QueryCostLimiter, document_limits
@@ -95,7 +96,13 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return Schema(query=Query, mutation=Mutation, extensions=extensions, production=production)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        execution_context_class=LeanExecution,
+        production=production,
+    )
 
 
 def printed() -> str:

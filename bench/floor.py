@@ -1,10 +1,10 @@
 """The floors: plain Starlette endpoints doing only what must be done, served like the app.
 
 ``POST /graphql`` is the read floor. Same bearer-token check (``api.auth.authenticate``), same
-database reads through the same functions the resolvers call (``loyalty.members.get``,
-``loyalty.ledger.history.entries``, ``loyalty.programme.config.member_tier``,
-``loyalty.offers.serving.offers``), same JSON as the GraphQL answer to ``bench.queries.ME``.
-What the real app spends above this is the GraphQL and middleware stack.
+database reads through the same functions the resolvers call (``loyalty.members.account``,
+``loyalty.ledger.history.entries``, ``loyalty.offers.serving.offers``), same JSON as the
+GraphQL answer to ``bench.queries.ME``. What the real app spends above this is the GraphQL and
+middleware stack.
 
 ``POST /orders`` is the write floor over HTTP: the same token check for a staff key, the JSON
 body parsed, and the rows ``recordOrder`` writes inserted with the raw driver in one transaction
@@ -36,15 +36,13 @@ from loyalty.errors import LoyaltyError
 from loyalty.ledger import history
 from loyalty.money import from_cents
 from loyalty.offers import serving
-from loyalty.programme import config
 from loyalty.settings import Settings, from_env
-from models import LedgerEntry, Member
 
 PAGE = 10  # transactions(first: 10)
 OFFERS = 10  # offers(first: 10)
 
 
-def node(row: LedgerEntry) -> dict[str, Any]:
+def node(row: history.Entry) -> dict[str, Any]:
     """One transaction as the GraphQL query selects it."""
     return {
         "kind": row.kind.name,
@@ -89,9 +87,11 @@ def reward_offer(offer: serving.RewardOffer) -> dict[str, Any]:
     }
 
 
-async def offers(member: Member, first: int) -> list[dict[str, Any]]:
+async def offers(found: members.Account, first: int) -> list[dict[str, Any]]:
     """``Member.offers``, through the function the resolver calls."""
-    rewards, products = await serving.offers(member, first)
+    rewards, products = await serving.offers(
+        found.member, first, tier=found.tier, config=found.config
+    )
     return [*map(reward_offer, rewards), *map(product_offer, products)]
 
 
@@ -106,18 +106,18 @@ async def me(request: Request) -> Response:
     if role is not Role.MEMBER or member_id is None:
         return JSONResponse({"data": None, "errors": [{"message": "not authorised"}]})
     try:
-        member = await members.get(member_id)
+        found = await members.account(member_id)
     except LoyaltyError:
         return JSONResponse({"data": {"me": None}})
+    member = found.member
     # The member's fields are read concurrently, as graphql-core gathers sibling resolvers.
-    (rows, _), state, member_offers = await asyncio.gather(
-        history.entries(member.id, PAGE, None),
-        config.member_tier(member.id),
-        offers(member, OFFERS),
+    (rows, _), member_offers = await asyncio.gather(
+        history.entries(member.id, PAGE, None), offers(found, OFFERS)
     )
+    tier = found.tier.tier
     me = {
         "pointsBalance": member.balance,
-        "tier": {"name": state.tier.name} if state.tier else None,
+        "tier": {"name": tier.name} if tier else None,
         "transactions": {"edges": [{"node": node(r)} for r in rows]},
         "offers": member_offers,
     }

@@ -22,16 +22,15 @@ from loyalty.ledger import check
 from loyalty.settings import Settings
 
 RESULTS = Path(__file__).with_name("results.md")
-# Each gives its table, or several.
-BENCHMARKS: tuple[Callable[[Bench], Awaitable[Table | list[Table]]], ...] = (
-    read_path.run,
-    write_path.run,
-    preview.run,
-    scaling.run,
-    bulk.run,
-    scale_data.run,
-)
-NAMES = {benchmark.__module__.rsplit(".", 1)[-1]: benchmark for benchmark in BENCHMARKS}
+# Each gives its table, or several; by the name ``--only`` knows it by.
+BENCHMARKS: dict[str, Callable[[Bench], Awaitable[Table | list[Table]]]] = {
+    "read": read_path.run,
+    "write": write_path.run,
+    "checkout": preview.run,
+    "scaling": scaling.run,
+    "bulk": bulk.run,
+    "scale_data": scale_data.run,
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -41,10 +40,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="a short run (about a minute per backend)"
     )
     parser.add_argument(
-        "--output", type=Path, default=RESULTS, help=f"markdown results (default {RESULTS})"
+        "--only",
+        type=_names,
+        default=list(BENCHMARKS),
+        help=f"comma-separated benchmarks to run (of {','.join(BENCHMARKS)}; default all)",
     )
     parser.add_argument(
-        "--only", choices=sorted(NAMES), action="append", help="run only this benchmark (repeat)"
+        "--output", type=Path, default=RESULTS, help=f"markdown results (default {RESULTS})"
     )
     parser.add_argument(
         "--scales",
@@ -65,14 +67,24 @@ def _scales(text: str) -> tuple[float, ...]:
     return scales
 
 
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown or not names:
+        given = ", ".join(unknown) or "(none)"
+        raise argparse.ArgumentTypeError(
+            f"unknown benchmark {given}; choose from {', '.join(BENCHMARKS)}"
+        )
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; 2 when a backend that was asked for is unavailable."""
     args = parse(argv)
     plan = QUICK if args.quick else FULL
     if args.scales:
         plan = dataclasses.replace(plan, data_scales=args.scales)
-    chosen = tuple(NAMES[name] for name in args.only) if args.only else BENCHMARKS
-    results = asyncio.run(run(args.backend, plan, args.quick, chosen))
+    results = asyncio.run(run(args.backend, plan, args.quick, args.only))
     if results is None:
         return 2
     args.output.write_text(results)
@@ -80,12 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def run(
-    backend: str,
-    plan: Plan,
-    quick: bool,
-    benchmarks: tuple[Callable[[Bench], Awaitable[Table | list[Table]]], ...] = BENCHMARKS,
-) -> str | None:
+async def run(backend: str, plan: Plan, quick: bool, only: list[str] | None = None) -> str | None:
     """The results as markdown; None when a backend that was asked for is unavailable."""
     backends = ["sqlite", "postgres"] if backend == "all" else [backend]
     skipped: list[str] = []
@@ -100,13 +107,14 @@ async def run(
             skipped.append(f"PostgreSQL skipped: not reachable at {POSTGRES_URL} ({problem})")
         else:
             pg_version = await postgres_version()
-    only = [arg for b in benchmarks for arg in ("--only", b.__module__.rsplit(".", 1)[-1])]
+    chosen = list(BENCHMARKS) if only is None else only
+    subset = [] if chosen == list(BENCHMARKS) else ["--only", ",".join(chosen)]
     command = "python -m bench " + shlex.join(
         [
             "--backend",
             backend,
             *(["--quick"] if quick else []),
-            *(only if benchmarks != BENCHMARKS else []),
+            *subset,
             *(["--scales", ",".join(f"{s:g}" for s in plan.data_scales)]),
         ]
     )
@@ -120,19 +128,14 @@ async def run(
     tables: list[Table] = []
     with tempfile.TemporaryDirectory(prefix="loyalty-bench-logs-") as logs:
         for name in backends:
-            tables += await run_backend(name, plan, Path(logs), benchmarks)
+            tables += await run_backend(name, plan, Path(logs), chosen)
     header.append(f"load average at end: {machine.load()}")
     header.append(f"total time: {time.monotonic() - started:.0f} s")
     print("\n".join(header[-2:]))
     return markdown(header, tables)
 
 
-async def run_backend(
-    backend: str,
-    plan: Plan,
-    logs: Path,
-    benchmarks: tuple[Callable[[Bench], Awaitable[Table | list[Table]]], ...] = BENCHMARKS,
-) -> list[Table]:
+async def run_backend(backend: str, plan: Plan, logs: Path, only: list[str]) -> list[Table]:
     """Seed a new database of this backend and run every benchmark on it."""
     print(f"\n== {backend} ==", flush=True)
     tables = []
@@ -144,7 +147,7 @@ async def run_backend(
         counts = ", ".join(f"{n:,} {t}" for t, n in seeded.rows.items())
         print(f"seeded in {time.monotonic() - began:.1f} s: {counts}; ledger invariants hold")
         bench = Bench(backend, settings, seeded, plan, logs)
-        for benchmark in benchmarks:
+        for benchmark in (BENCHMARKS[name] for name in only):
             began = time.monotonic()
             result = await benchmark(bench)
             made = result if isinstance(result, list) else [result]

@@ -20,6 +20,7 @@ from loyalty.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 APP = "api.app:app_from_env"
 FLOOR = "bench.floor:app_from_env"
+RAW_FLOOR = "bench.raw_floor:app_from_env"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

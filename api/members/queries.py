@@ -26,7 +26,11 @@ class MemberQuery:
     @strawberry.field(description="The member a member token names.")
     async def me(self, info: Info) -> MemberType | None:
         context = require(info, Role.MEMBER)
-        return await _found(partial(members.get, context.member_id or 0))
+        try:
+            found = await members.account(context.member_id or 0)
+        except LoyaltyError:
+            return None
+        return MemberType.from_row(found.member, found)
 
     @strawberry.field(description="A member by id or by the shop's customer id (staff).")
     async def member(

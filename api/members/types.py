@@ -12,7 +12,7 @@ import strawberry
 from api.context import Info
 from api.offers.types import Offer
 from api.relay import Connection, connection, encode_id, page_size
-from loyalty import rewards
+from loyalty import members, rewards
 from loyalty.ledger import history
 from loyalty.members import referrals as referral_service
 from loyalty.members import statements
@@ -46,7 +46,7 @@ class PointsTransaction:
     source: str | None
 
     @classmethod
-    def from_row(cls, row: LedgerEntry) -> PointsTransaction:
+    def from_row(cls, row: LedgerEntry | history.Entry) -> PointsTransaction:
         return cls(
             id=strawberry.ID(encode_id("PointsTransaction", row.id)),
             kind=row.kind,
@@ -70,6 +70,8 @@ class Referrals:
 @strawberry.type(name="Member")
 class MemberType:
     row: strawberry.Private[Member]
+    # The member's tier and the configuration when they were read with the member (``me``).
+    account: strawberry.Private[members.Account | None]
     id: strawberry.ID
     external_id: str
     email: str
@@ -90,9 +92,10 @@ class MemberType:
     )
 
     @classmethod
-    def from_row(cls, row: Member) -> MemberType:
+    def from_row(cls, row: Member, account: members.Account | None = None) -> MemberType:
         return cls(
             row=row,
+            account=account,
             id=strawberry.ID(encode_id("Member", row.id)),
             external_id=row.external_id,
             email=row.email,
@@ -127,7 +130,13 @@ class MemberType:
         )
     )
     async def offers(self, info: Info, first: int = 10) -> list[Offer]:
-        rewards_part, products = await serving.offers(self.row, page_size(first))
+        read = self.account
+        rewards_part, products = await serving.offers(
+            self.row,
+            page_size(first),
+            tier=read.tier if read else None,
+            config=read.config if read else None,
+        )
         secret = info.context.settings.secret.value
         return [
             *(Offer.for_reward(r, self.row.id, secret) for r in rewards_part),
@@ -163,7 +172,7 @@ class MemberType:
     async def tier(self) -> Annotated[Tier, strawberry.lazy("api.program.types")] | None:
         from api.program.types import Tier
 
-        state = await config.member_tier(self.row.id)
+        state = self.account.tier if self.account else await config.member_tier(self.row.id)
         return Tier.from_row(state.tier) if state.tier else None
 
     @strawberry.field(description="The next tier and what is still missing for it.")

@@ -7,10 +7,12 @@ from loyalty.members.enrolment import (
     normalize_email,
     update_contact,
 )
-from loyalty.members.lookup import by_external_id, get, page
+from loyalty.members.lookup import Account, account, by_external_id, get, page
 
 __all__ = [
+    "Account",
     "EnrollInput",
+    "account",
     "by_external_id",
     "enroll",
     "get",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from loyalty import db
 from loyalty.errors import ErrorCode, NotFound
 from loyalty.paging import keyset_page
+from loyalty.programme.config import TOKEN_SQL, ProgramConfig, TierState, config_for
 from models import Member
 
 
@@ -12,6 +16,36 @@ async def get(member_id: int) -> Member:
     if member is None:
         raise NotFound("member not found", field="id", code=ErrorCode.MEMBER_NOT_FOUND)
     return member
+
+
+@dataclass(frozen=True)
+class Account:
+    """A member with the tier they hold, and the programme's configuration that names it."""
+
+    member: Member
+    tier: TierState
+    config: ProgramConfig
+
+
+# The member, their tier and the configuration's version in one primary-key read.
+_ACCOUNT = (
+    "SELECT {}, mt.tier_id AS held_tier_id, mt.period_ends_at AS held_until, "
+    f"({TOKEN_SQL}) AS config_token "
+    "FROM members m LEFT JOIN member_tiers mt ON mt.member_id = m.id WHERE m.id = $1"
+)
+
+
+async def account(member_id: int) -> Account:
+    """What ``get`` and ``programme.config.member_tier`` read, in one statement: the account
+    page's member, tier and configuration (the process's copy while its version holds)."""
+    conn = db.connection()
+    rows = await db.fetch(conn, _ACCOUNT.format(db.columns(Member, "m")), member_id)
+    if not rows:
+        raise NotFound("member not found", field="id", code=ErrorCode.MEMBER_NOT_FOUND)
+    row = rows[0]
+    config = await config_for(conn, row["config_token"])
+    tier = TierState(config.tier(row["held_tier_id"]), db.timestamp(row["held_until"]))
+    return Account(db.load(Member, row), tier, config)
 
 
 async def by_external_id(external_id: str, *, field: str = "memberExternalId") -> Member:

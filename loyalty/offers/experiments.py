@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from loyalty.assignment import pick, unit_hash
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
+from loyalty.programme.config import ProgramConfig, config_changed, program_config
 from models import ArmSource, Experiment, ExperimentArm, ModelVersion
 
 MAX_ARMS = 10
@@ -93,6 +94,7 @@ async def create_experiment(
                 for i, arm in enumerate(arms)
             ]
         )
+    await config_changed()  # every process finds the new experiment on its next request
     return experiment
 
 
@@ -121,12 +123,16 @@ class Assignment:
     arm: ExperimentArm
 
 
-async def running_arm(member_id: int, now: datetime | None = None) -> Assignment | None:
-    """The arm of the running experiment the member is in, if one runs."""
+async def running_arm(
+    member_id: int, now: datetime | None = None, config: ProgramConfig | None = None
+) -> Assignment | None:
+    """The arm of the running experiment the member is in, if one runs; from the programme's
+    cached configuration (``config`` when the caller has read it), which every new experiment
+    renews."""
     now = now or datetime.now(UTC)
-    experiment = await Experiment.filter(starts_at__lte=now, ends_at__gt=now).first()
-    if experiment is None:
-        return None
-    arms = await arms_of(experiment.id)
-    chosen = arm_index(experiment.id, member_id, [arm.weight for arm in arms])
-    return Assignment(experiment.id, arms[chosen])
+    config = config or await program_config()
+    for experiment, arms in config.experiments:
+        if experiment.starts_at <= now < experiment.ends_at and arms:
+            chosen = arm_index(experiment.id, member_id, [arm.weight for arm in arms])
+            return Assignment(experiment.id, arms[chosen])
+    return None

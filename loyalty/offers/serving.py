@@ -4,14 +4,15 @@ Only offerable products are served (``loyalty.offers.offerable``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from loyalty import db
 from loyalty.offers import experiments
 from loyalty.offers.offerable import OFFERABLE
-from loyalty.programme.config import member_tier, program_config
-from loyalty.rewards import tier_allows, unavailable
+from loyalty.programme.config import ProgramConfig, TierState, member_tier, program_config
+from loyalty.rewards import catalogue, tier_allows
 from models import (
     ArmSource,
     ExperimentArm,
@@ -90,27 +91,36 @@ async def product_offers(
             continue
         seen.add(row["id"])
         version_id = int(row.pop("offer_version"))
-        product = Product._init_from_db(**row)
+        product = db.load(Product, row)
         reason = "POPULAR" if row["fallback"] else row["reason"]
         offers.append(ProductOffer(product, row["score"], reason, version_id, len(offers)))
     return offers
 
 
 async def served_product_offers(
-    member_id: int, n: int, now: datetime | None = None
+    member_id: int, n: int, now: datetime | None = None, config: ProgramConfig | None = None
 ) -> list[ProductOffer]:
-    """``product_offers`` from the member's arm of the running experiment, if one runs."""
-    assignment = await experiments.running_arm(member_id, now)
+    """``product_offers`` from the member's arm of the running experiment, if one runs
+    (``config``: the programme's configuration, when the caller has read it)."""
+    assignment = await experiments.running_arm(member_id, now, config)
     return await product_offers(member_id, n, assignment.arm if assignment else None)
 
 
 async def offers(
-    member: Member, first: int, now: datetime | None = None
+    member: Member,
+    first: int,
+    now: datetime | None = None,
+    *,
+    tier: TierState | None = None,
+    config: ProgramConfig | None = None,
 ) -> tuple[list[RewardOffer], list[ProductOffer]]:
     """``Member.offers``: up to a quarter catalogue rewards, the rest products (one read of the
-    product offers serves both), from the member's arm when an experiment runs."""
-    ranked = await served_product_offers(member.id, max(REWARD_CONTEXT, first), now)
-    rewards = await reward_offers(member, max(1, first // 4), now, offered=ranked)
+    product offers serves both), from the member's arm when an experiment runs. ``tier`` and
+    ``config`` when the caller has read them."""
+    ranked = await served_product_offers(member.id, max(REWARD_CONTEXT, first), now, config)
+    rewards = await reward_offers(
+        member, max(1, first // 4), now, offered=ranked, tier=tier, config=config
+    )
     return rewards, ranked[: first - len(rewards)]
 
 
@@ -155,6 +165,8 @@ async def reward_offers(
     now: datetime | None = None,
     *,
     offered: list[ProductOffer] | None = None,
+    tier: TierState | None = None,
+    config: ProgramConfig | None = None,
 ) -> list[RewardOffer]:
     """Catalogue rewards the member may redeem, ranked by :func:`recommend.rewards.reward_score`
     (ties: cheaper first).
@@ -162,21 +174,20 @@ async def reward_offers(
     A free product is a reward on its sku, a reward restricted to a category one on the
     category's products: both score by the member's offers of those products and their share
     of the member's order lines; other kinds have a fixed prior. Rewards for a tier above the
-    member's are left out. ``offered`` are the member's product offers when the caller has
-    read them already.
+    member's are left out. ``offered`` are the member's product offers, ``tier`` the member's
+    tier and ``config`` the programme's configuration, when the caller has read them.
     """
     now = now or datetime.now(UTC)
     if n <= 0:
         return []
-    rewards = [r for r in await Reward.filter(active=True) if unavailable(r, now) is None]
+    rewards = await catalogue(now)
     if any(r.min_tier_id is not None for r in rewards):
-        config = await program_config()
-        held = (await member_tier(member.id)).tier
+        config = config or await program_config()
+        held = (tier or await member_tier(member.id)).tier
         rewards = [r for r in rewards if tier_allows(config, held, r)]
     if not rewards:
         return []
-    by_sku: dict[str, int] = {}
-    by_category: dict[str | None, int] = {}
+    lines: dict[tuple[str, str | None], int] = {}
     if any(_on_products(r) for r in rewards):
         rows = await db.fetch(
             db.connection(),
@@ -185,20 +196,37 @@ async def reward_offers(
             "WHERE o.member_id = $1 GROUP BY p.sku, p.category",
             member.id,
         )
-        for row in rows:
-            by_sku[row["sku"]] = by_sku.get(row["sku"], 0) + int(row["lines"])
-            by_category[row["category"]] = by_category.get(row["category"], 0) + int(row["lines"])
-    total = sum(by_sku.values()) or 1
+        lines = {(row["sku"], row["category"]): int(row["lines"]) for row in rows}
     if offered is None:
         offered = await product_offers(member.id, REWARD_CONTEXT)
+    context = [(o.product.sku, o.product.category) for o in offered[:REWARD_CONTEXT]]
+    return rank_rewards(rewards, member.balance, lines, context, n)
+
+
+def rank_rewards(
+    rewards: Sequence[Reward],
+    balance: int,
+    lines: Mapping[tuple[str, str | None], int],
+    offered: Sequence[tuple[str, str | None]],
+    n: int,
+) -> list[RewardOffer]:
+    """The ranking of ``reward_offers``: rewards the member may redeem, the member's order
+    lines per (sku, category), and the (sku, category) of their best product offers, best
+    first; ``n`` of them. Pure, so a caller that reads its rows another way ranks the same."""
+    by_sku: dict[str, int] = {}
+    by_category: dict[str | None, int] = {}
+    for (sku, category), count in lines.items():
+        by_sku[sku] = by_sku.get(sku, 0) + count
+        by_category[category] = by_category.get(category, 0) + count
+    total = sum(by_sku.values()) or 1
     sku_rank: dict[str, int] = {}
     category_rank: dict[str | None, int] = {}
-    for i, o in enumerate(offered[:REWARD_CONTEXT]):
-        sku_rank.setdefault(o.product.sku, i)
-        category_rank.setdefault(o.product.category, i)
+    for i, (sku, category) in enumerate(offered[:REWARD_CONTEXT]):
+        sku_rank.setdefault(sku, i)
+        category_rank.setdefault(category, i)
     ranked = []
     for reward in rewards:
-        covered = min(1.0, member.balance / reward.points_cost)
+        covered = min(1.0, balance / reward.points_cost)
         if reward.kind == RewardKind.FREE_PRODUCT and reward.sku:
             signals = RewardSignals(
                 True, by_sku.get(reward.sku, 0) / total, sku_rank.get(reward.sku), covered=covered

@@ -20,6 +20,8 @@ from models import (
     Campaign,
     EarningCap,
     EarningRule,
+    Experiment,
+    ExperimentArm,
     MemberTier,
     Period,
     Plan,
@@ -89,6 +91,9 @@ class ProgramConfig:
     campaign_rows: tuple[Campaign, ...]
     action_rules: tuple[ActionRule, ...]
     plans: tuple[Plan, ...]
+    # Offer experiments not over when this copy was read, with their arms (control first): the
+    # account page finds a member's arm without a statement of its own.
+    experiments: tuple[tuple[Experiment, tuple[ExperimentArm, ...]], ...] = ()
 
     def tier(self, tier_id: int | None) -> Tier | None:
         return next((t for t in self.tiers if t.id == tier_id), None)
@@ -132,6 +137,16 @@ async def _read_config(conn: BaseDBAsyncClient) -> ProgramConfig:
     tiers = await Tier.filter(active=True).order_by("threshold").using_db(conn)
     action_rules = await ActionRule.filter(active=True).order_by("id").using_db(conn)
     plans = await Plan.filter(active=True).order_by("id").using_db(conn)
+    experiments = (
+        await Experiment.filter(ends_at__gt=datetime.now(UTC))
+        .order_by("starts_at", "id")
+        .using_db(conn)
+    )
+    arms = (
+        await ExperimentArm.filter(experiment_id__in=[e.id for e in experiments])
+        .order_by("position")
+        .using_db(conn)
+    )
     return ProgramConfig(
         rules=tuple(
             Bonus(
@@ -168,6 +183,9 @@ async def _read_config(conn: BaseDBAsyncClient) -> ProgramConfig:
         campaign_rows=tuple(sorted(campaigns, key=lambda c: (c.starts_at, c.id))),
         action_rules=tuple(action_rules),
         plans=tuple(plans),
+        experiments=tuple(
+            (e, tuple(a for a in arms if a.experiment_id == e.id)) for e in experiments
+        ),
     )
 
 

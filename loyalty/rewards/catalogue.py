@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from loyalty import db
 from loyalty.errors import ErrorCode, InvalidInput, LoyaltyError, NotFound
 from loyalty.limits import MAX_POINTS
 from loyalty.money import to_cents
@@ -147,10 +148,15 @@ async def get_reward(reward_id: int) -> Reward:
     return reward
 
 
+_ACTIVE = "SELECT {} FROM rewards WHERE active ORDER BY points_cost, id"
+
+
 async def catalogue(now: datetime | None = None) -> list[Reward]:
-    """Active rewards inside their window with stock left, cheapest first."""
+    """Active rewards inside their window with stock left, cheapest first (a fixed statement:
+    the account page and the catalogue read it on every request)."""
     now = now or datetime.now(UTC)
-    rewards = await Reward.filter(active=True).order_by("points_cost", "id")
+    rows = await db.fetch(db.connection(), _ACTIVE.format(db.columns(Reward)))
+    rewards = [db.load(Reward, row) for row in rows]
     return [r for r in rewards if unavailable(r, now) is None]
 
 

@@ -57,6 +57,7 @@ async def history_queries(settings: Settings, member_id: int) -> tuple[list[str]
     return queries, len(data["me"]["transactions"]["edges"])
 
 
+ACCOUNT_PAGE_STATEMENTS = 4
 ACCOUNT_PAGE = """{ me { pointsBalance tier { name }
     transactions(first: 10) { edges { node { kind points balanceAfter createdAt } } }
     offers(first: 10) { kind score reason product { sku name price } reward { name } } } }"""
@@ -110,6 +111,9 @@ async def test_account_page_query_count_does_not_grow_with_history_or_offers(dat
 
     assert counts[0], "no SQL statement was logged: the counter is not seeing the queries"
     assert len(counts[1]) == len(counts[0]), f"short: {counts[0]}\nlong: {counts[1]}"
+    # The member with tier and configuration version, a page of history, the product offers,
+    # the catalogue (no reward here is for a category: no lines per category).
+    assert len(counts[1]) == ACCOUNT_PAGE_STATEMENTS, counts[1]
 
 
 async def test_me_history_query_count_does_not_grow_with_entries(database):
@@ -161,6 +165,35 @@ async def test_record_order_query_count_does_not_grow_with_lines(database):
     # The programme's configuration comes from the process's copy, not from its tables.
     config_tables = ("earning_rules", "campaigns", "earning_caps", '"tiers"', "plans")
     assert not [q for q in thirty if any(t in q for t in config_tables)], thirty
+
+
+PREVIEW = """query($input: PreviewPointsInput!) {
+  previewPoints(input: $input) { points eligibleAmount lines { sku points } } }"""
+
+
+async def test_preview_points_query_count_does_not_grow_with_lines_or_history(database):
+    await enroll("buyer")
+    await order_queries(database, "warm-up", 30)  # products created, configuration read
+    for i in range(10):
+        await order_queries(database, f"history-{i}", 1)
+
+    counts = []
+    for size in (1, 30):
+        variables = {
+            "input": {
+                "memberExternalId": "buyer",
+                "lines": [
+                    {"sku": f"SKU-{i}", "quantity": 1, "unitPrice": "2.50"} for i in range(size)
+                ],
+            }
+        }
+        with logged_queries() as queries:
+            data = await gql(database, PREVIEW, variables, role=Role.STOREFRONT)
+        assert len(data["previewPoints"]["lines"]) == size
+        counts.append(queries)
+
+    assert counts[0], "no SQL statement was logged: the counter is not seeing the queries"
+    assert len(counts[1]) == len(counts[0]), f"1 line: {counts[0]}\n30 lines: {counts[1]}"
 
 
 CATALOGUE = "{ rewards(first: 100) { edges { node { name pointsCost minTier } } } }"

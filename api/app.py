@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from api import webhooks
+from api import console, webhooks
 from api.auth import Unauthenticated, authenticate
 from api.context import Context
 from api.logs import refused
@@ -167,11 +167,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            console.mount(),
         ],
         middleware=[Middleware(MetricsMiddleware), Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.schema = graphql.schema  # the console runs its operations on the same schema
     return app
 
 

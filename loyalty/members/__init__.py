@@ -1,7 +1,7 @@
 """Members: enrolment and lookup, tokens, referrals, statements and reminders."""
 
 from loyalty.members.enrolment import EnrollInput, enroll, new_referral_code, normalize_email
-from loyalty.members.lookup import by_external_id, get, page
+from loyalty.members.lookup import by_external_id, get, page, search
 
 __all__ = [
     "EnrollInput",
@@ -11,4 +11,5 @@ __all__ = [
     "new_referral_code",
     "normalize_email",
     "page",
+    "search",
 ]

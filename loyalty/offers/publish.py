@@ -165,6 +165,11 @@ async def _publish(
     await activate(row.id)
 
 
+async def versions() -> list[ModelVersion]:
+    """The kept model versions, newest first, with their holdout figures and the active flag."""
+    return await ModelVersion.all().order_by("-id")
+
+
 async def activate(version_id: int) -> None:
     """Make one version the active one, in one statement."""
     async with in_transaction() as conn:

@@ -107,6 +107,11 @@ class ProgramReport:
         return _ratio(self.referees_converted, self.referees)
 
 
+def liability(settings: Settings, points: int) -> Decimal:
+    """What outstanding points are worth, to the cent."""
+    return (settings.point_value * points).quantize(Decimal("0.01"))
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -120,7 +125,7 @@ def period(start: date | None, end: date | None, now: datetime) -> tuple[datetim
     return since, until
 
 
-def _month(conn: BaseDBAsyncClient, column: str) -> str:
+def month_of(conn: BaseDBAsyncClient, column: str) -> str:
     """SQL for the UTC calendar month ``YYYY-MM`` of a timestamp column."""
     if db.dialect(conn) == "sqlite":
         return f"substr({column}, 1, 7)"  # stored as ISO text in UTC
@@ -144,11 +149,11 @@ SELECT COALESCE(SUM(CASE WHEN created_at >= $1 THEN 1 ELSE 0 END), 0) AS enrolle
 FROM members WHERE created_at < $2
 """
 
-_ORDERS = """
-SELECT COUNT(*) AS orders, COUNT(DISTINCT member_id) AS active,
-       COALESCE(SUM(subtotal_cents - discount_cents - refunded_cents), 0) AS revenue
-FROM orders WHERE placed_at >= $1 AND placed_at < $2
-"""
+# Order figures (a select list, also grouped by month in ``trends``).
+ORDER_SUMS = """COUNT(*) AS orders, COUNT(DISTINCT member_id) AS active,
+       COALESCE(SUM(subtotal_cents - discount_cents - refunded_cents), 0) AS revenue"""
+
+_ORDERS = f"SELECT {ORDER_SUMS} FROM orders WHERE placed_at >= $1 AND placed_at < $2"
 
 _REPEAT = """
 SELECT COUNT(*) AS repeaters FROM (
@@ -157,17 +162,24 @@ SELECT COUNT(*) AS repeaters FROM (
 ) AS x
 """
 
-_POINTS = """
-SELECT
+# Points issued, redeemed and expired (a select list, also grouped by month in ``trends``);
+# $3..$6 are ``POINT_KINDS``.
+POINT_SUMS = """
   COALESCE(SUM(CASE WHEN points > 0 AND kind <> $3 THEN points ELSE 0 END), 0) AS issued,
   COALESCE(SUM(CASE WHEN kind IN ($4, $5) THEN -points
                     WHEN kind = $3 AND points > 0 THEN -points
                     ELSE 0 END), 0) AS redeemed,
-  COALESCE(SUM(CASE WHEN kind = $6 THEN -points ELSE 0 END), 0) AS expired
-FROM ledger_entries WHERE created_at >= $1 AND created_at < $2
-"""
+  COALESCE(SUM(CASE WHEN kind = $6 THEN -points ELSE 0 END), 0) AS expired"""
+POINT_KINDS = (
+    EntryKind.REVERSAL.value,
+    EntryKind.REDEEM.value,
+    EntryKind.DONATE.value,
+    EntryKind.EXPIRE.value,
+)
 
-_OUTSTANDING = "SELECT COALESCE(SUM(points), 0) AS points FROM ledger_entries WHERE created_at < $1"
+_POINTS = f"SELECT {POINT_SUMS} FROM ledger_entries WHERE created_at >= $1 AND created_at < $2"
+
+OUTSTANDING = "SELECT COALESCE(SUM(points), 0) AS points FROM ledger_entries WHERE created_at < $1"
 
 _REFERRALS = """
 SELECT COUNT(*) AS referees,
@@ -197,7 +209,7 @@ GROUP BY t.name, t.threshold ORDER BY t.threshold
 
 
 async def _cohorts(conn: BaseDBAsyncClient, since: datetime, until: datetime) -> list[Cohort]:
-    cohort = _month(conn, "m.created_at")
+    cohort = month_of(conn, "m.created_at")
     offset = f"{_month_number(conn, 'o.placed_at')} - {_month_number(conn, 'm.created_at')}"
     sizes = await db.fetch(
         conn,
@@ -254,16 +266,8 @@ async def program_report(
     enrolled = await one(_MEMBERS, since, until)
     bought = await one(_ORDERS, since, until)
     repeat = await one(_REPEAT, since, until)
-    points = await one(
-        _POINTS,
-        since,
-        until,
-        EntryKind.REVERSAL.value,
-        EntryKind.REDEEM.value,
-        EntryKind.DONATE.value,
-        EntryKind.EXPIRE.value,
-    )
-    outstanding = int((await one(_OUTSTANDING, until))["points"])
+    points = await one(_POINTS, since, until, *POINT_KINDS)
+    outstanding = int((await one(OUTSTANDING, until))["points"])
     referred = await one(_REFERRALS, since, until, keys.REFERRAL_REWARD)
     top = await db.fetch(conn, _TOP_REWARDS, since, until, TOP_REWARDS)
     tiered = [(r["tier"], int(r["n"])) for r in await db.fetch(conn, _TIER_MIX)]
@@ -282,7 +286,7 @@ async def program_report(
         points_redeemed=int(points["redeemed"]),
         points_expired=int(points["expired"]),
         points_outstanding=outstanding,
-        liability=(settings.point_value * outstanding).quantize(Decimal("0.01")),
+        liability=liability(settings, outstanding),
         referees=int(referred["referees"]),
         referees_converted=int(referred["converted"]),
         top_rewards=[RewardCount(int(r["id"]), r["name"], int(r["issued"])) for r in top],

@@ -224,7 +224,11 @@ async def expire_coupons(now: datetime) -> int:
 async def member_coupons(
     member_id: int, first: int, before_id: int | None
 ) -> tuple[list[Coupon], bool]:
-    """A page of the member's coupons, newest first, older than the cursor; more?"""
+    """A page of the member's coupons, newest first, older than the cursor; more? Their rewards
+    are read along in one query (not one per coupon)."""
     return await keyset_page(
-        Coupon.filter(member_id=member_id), first, before_id, newest_first=True
+        Coupon.filter(member_id=member_id).prefetch_related("reward"),
+        first,
+        before_id,
+        newest_first=True,
     )

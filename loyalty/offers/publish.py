@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tortoise.transactions import in_transaction
 
@@ -71,6 +72,12 @@ def _holdout_metrics(
         "popularity_recall@10": pop_all.recall,
         "popularity_recall@10_new": pop_new.recall,
     }
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Numpy scalars as Python numbers, so the JSON columns can hold them (small data sets
+    make some figures numpy floats)."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
 
 
 async def retrain(
@@ -138,8 +145,8 @@ async def _publish(
         version=version,
         path=str(path),
         active=False,
-        metrics=metrics,
-        params={"kind": model.kind, **params},
+        metrics=_plain(metrics),
+        params=_plain({"kind": model.kind, **params}),
         data_from=interactions["timestamp"].min().to_pydatetime().replace(tzinfo=UTC),
         data_to=interactions["timestamp"].max().to_pydatetime().replace(tzinfo=UTC),
         members=len(offers) - 1,

@@ -365,3 +365,26 @@ async def test_overview_statements_do_not_grow_with_members_or_months(client, da
 
     assert few, "no SQL statement was logged: the counter is not seeing the queries"
     assert len(many) == len(few), f"few: {few}\nmany: {many}"
+
+
+def contrast(style: str) -> float:
+    """The WCAG contrast ratio of a heatmap cell's text on its background."""
+    import colorsys
+
+    found = re.search(r"hsl\(210 70% (\d+)%\); color: #(\w{6})", style)
+    assert found, style
+    r, g, b = colorsys.hls_to_rgb(210 / 360, int(found.group(1)) / 100, 0.7)
+    ink = [int(found.group(2)[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+
+    def luminance(c: list[float]) -> float:
+        f = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * f[0] + 0.7152 * f[1] + 0.0722 * f[2]
+
+    a, b2 = sorted((luminance([r, g, b]), luminance(ink)), reverse=True)
+    return (a + 0.05) / (b2 + 0.05)
+
+
+def test_heatmap_cells_keep_readable_contrast():
+    from api.console.overview import heat
+
+    assert min(contrast(heat(share / 100)) for share in range(101)) >= 4.5

@@ -17,8 +17,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from api import console, webhooks
+from api import webhooks
 from api.auth import Unauthenticated, authenticate
+from api.console.routes import mount as console
 from api.context import Context
 from api.logs import refused
 from api.metrics import MetricsMiddleware, metrics
@@ -167,7 +168,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            console.mount(),
+            console(),
         ],
         middleware=[Middleware(MetricsMiddleware), Middleware(BodySizeLimit)],
         lifespan=lifespan,

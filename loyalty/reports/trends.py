@@ -72,11 +72,11 @@ async def monthly(
     since, until = period(start, end, now)
     conn = db.connection()
 
-    async def grouped(table: str, column: str, select: str, *extra: Any) -> dict[str, Any]:
+    async def grouped(select: str, source: str, column: str, *extra: Any) -> dict[str, Any]:
         month = month_of(conn, column)
         rows = await db.fetch(
             conn,
-            f"SELECT {month} AS month, {select} FROM {table} "
+            f"SELECT {month} AS month, {select} {source} "
             f"WHERE {column} >= $1 AND {column} < $2 GROUP BY {month}",
             since,
             until,
@@ -84,10 +84,10 @@ async def monthly(
         )
         return {row["month"]: row for row in rows}
 
-    enrolled = await grouped("members", "created_at", "COUNT(*) AS enrolled")
-    orders = await grouped("orders", "placed_at", ORDER_SUMS)
+    enrolled = await grouped("COUNT(*) AS enrolled", "FROM members", "created_at")
+    orders = await grouped(ORDER_SUMS, "FROM orders", "placed_at")
     points = await grouped(
-        "ledger_entries", "created_at", f"{POINT_SUMS}, SUM(points) AS net", *POINT_KINDS
+        f"{POINT_SUMS}, SUM(points) AS net", "FROM ledger_entries", "created_at", *POINT_KINDS
     )
     before = int((await db.fetch(conn, OUTSTANDING, since))[0]["points"])
     seen = sorted({*enrolled, *orders, *points})

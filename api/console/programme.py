@@ -194,7 +194,7 @@ PROGRAMME = """
 """
 
 REWARDS = """
-{ rewards(first: 100) { edges { node {
+{ rewards(first: 100, every: true) { edges { node {
     id name description kind pointsCost value percent sku cause category minimumOrder stock
     perMemberLimit couponDays startsAt endsAt active minTier
 } } } }
@@ -280,7 +280,7 @@ async def reward_edit(request: Request) -> Response:
     reward_id = request.path_params["reward_id"]
     record = await _reward(request, reward_id)
     if record is None:
-        return render(request, "refused.html", status_code=404, message="No such active reward.")
+        return render(request, "refused.html", status_code=404, message="No such reward.")
     action = f"/console/rewards/{reward_id}"
     return _form(
         request, REWARD_EDIT, action, shown(REWARD_EDIT.fields, record), {}, section="rewards"

@@ -388,3 +388,64 @@ def test_heatmap_cells_keep_readable_contrast():
     from api.console.overview import heat
 
     assert min(contrast(heat(share / 100)) for share in range(101)) >= 4.5
+
+
+EVERY = "{ rewards(first: 10, every: true) { edges { node { name active } } } }"
+
+
+async def test_the_console_lists_every_reward_and_only_the_admin_may(client, database):
+    from api.context import Role
+    from tests.support import gql_errors
+
+    live = await rewards.create_reward(
+        rewards.RewardInput(name="Live", kind="free_shipping", points_cost=10)
+    )
+    await rewards.create_reward(
+        rewards.RewardInput(name="Retired", kind="free_shipping", points_cost=10, active=False)
+    )
+    await sign_in(client)
+
+    page = await client.get("/console/rewards")
+    every = await gql(database, EVERY)
+    public = await gql(database, REWARDS, role=Role.PUBLIC)
+    refused = await gql_errors(database, EVERY, role=Role.STOREFRONT)
+
+    assert "Live" in page.text and "Retired" in page.text and "inactive" in page.text
+    assert [e["node"] for e in every["rewards"]["edges"]] == [
+        {"name": "Retired", "active": False},
+        {"name": "Live", "active": True},
+    ]
+    assert [e["node"]["name"] for e in public["rewards"]["edges"]] == [live.name]
+    assert refused
+
+
+async def test_editing_a_tier_and_paging_the_ledger(client, database):
+    member = await enroll("ann")
+    for i in range(25):
+        await order(database, f"o-{i}", member_external_id="ann", amount="1.00")
+    csrf = await sign_in(client)
+    await client.post(
+        "/console/programme/tier",
+        data={"name": "Gold", "threshold": "100", "active": "on", "csrf": csrf},
+    )
+    tier_id = (await gql(database, "{ program { tiers { id } } }"))["program"]["tiers"][0]["id"]
+
+    form = await client.get(f"/console/programme/tier?id={tier_id}")
+    edited = await client.post(
+        f"/console/programme/tier?id={tier_id}",
+        data={"name": "Gold", "threshold": "150", "csrf": csrf},  # "active" unticked
+    )
+    gid = encode_id("Member", member.id)
+    first = await client.get(f"/console/members/{gid}")
+    cursor = re.search(r"after=([^\"#&]+)", first.text)
+    assert cursor, first.text
+    older = await client.get(
+        f"/console/members/{gid}?after={cursor.group(1)}", headers={"HX-Request": "true"}
+    )
+
+    assert 'value="100"' in form.text and edited.status_code == 303
+    from models import Tier
+
+    assert [(t.name, t.threshold, t.active) for t in await Tier.all()] == [("Gold", 150, False)]
+    assert first.text.count("earn order") == 20
+    assert older.text.count("earn order") == 5 and "<html" not in older.text

@@ -183,6 +183,13 @@ def test_find_a_member_and_adjust_points(admin):
     newest = page.locator("table.ledger tbody tr").first.inner_text()
     assert "adjust" in newest and "+123" in newest
     shot(page, "member")
+    rows = page.locator("table.ledger tbody tr:not(#ledger-more)")
+    shown = rows.count()
+    page.get_by_role("link", name="Older entries").click()  # htmx appends the next page
+    page.wait_for_function(
+        f"document.querySelectorAll('table.ledger tbody tr').length > {shown + 1}"
+    )
+    assert "/console/members/" in page.url and "after=" not in page.url
 
     page.set_viewport_size(PHONE)
     page.reload()

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import IN_CI
 from tests.e2e.test_server import free_port
@@ -87,7 +88,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = chromium()
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
@@ -138,7 +138,7 @@ def test_sign_in_then_the_overview_draws_its_charts(browser, server):
     shot(page, "sign-in")
     page.get_by_label("Admin key").fill("not-the-key")
     page.get_by_role("button", name="Sign in").click()
-    assert page.locator("#key-error").inner_text() == "That is not the admin key."
+    expect(page.locator("#key-error")).to_have_text("That is not the admin key.")
     page.get_by_label("Admin key").fill(ADMIN_KEY)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/console/overview")
@@ -167,8 +167,9 @@ def test_find_a_member_and_adjust_points(admin):
     page.goto("/console/members")
     page.get_by_label("Find by shop id, e-mail or name").fill("cj-1")
     page.wait_for_url("**/console/members?q=cj-1")  # htmx pushed the search, no reload
+    expect(page.locator("#results caption")).to_contain_text("cj-1")
     first = page.locator("#results tbody tr th a").first
-    assert first.inner_text().startswith("cj-1")
+    expect(first).to_have_text("cj-1")
     shot(page, "members")
     first.click()
     page.wait_for_selector("#balance")
@@ -178,7 +179,7 @@ def test_find_a_member_and_adjust_points(admin):
     page.get_by_label("Reason").fill("Parcel arrived late")
     page.get_by_role("button", name="Adjust").click()
 
-    page.wait_for_selector("text=Adjusted by 123")
+    expect(page.get_by_role("status")).to_have_text("Adjusted by 123 points.")
     assert int(page.locator("#balance").inner_text().replace(",", "")) == before + 123
     newest = page.locator("table.ledger tbody tr").first.inner_text()
     assert "adjust" in newest and "+123" in newest
@@ -213,7 +214,7 @@ def test_create_a_reward_and_see_it_in_the_rewards_query(admin, server):
     page.get_by_role("button", name="Save").click()
 
     page.wait_for_url("**/console/rewards?saved=*")
-    assert page.get_by_role("link", name="Browser tote bag").count() == 1
+    expect(page.get_by_role("link", name="Browser tote bag")).to_have_count(1)
     shot(page, "rewards")
     public = httpx.post(f"{page.url.split('/console')[0]}/graphql", json={"query": REWARD_NAMES})
     names = {
@@ -232,8 +233,7 @@ def test_a_refused_change_shows_its_error_next_to_the_field(admin, server):
     page.get_by_label("Points cost").fill("900")
     page.get_by_role("button", name="Save").click()
 
-    error = page.locator("#percent-error")
-    assert error.inner_text() == "percent must be between 1 and 100"
+    expect(page.locator("#percent-error")).to_have_text("percent must be between 1 and 100")
     assert page.get_by_label("Percent").get_attribute("aria-invalid") == "true"
     assert page.get_by_label("Name").input_value() == "Half price"  # what was typed stays
     shot(page, "reward-refused")

@@ -182,15 +182,16 @@ CHANGES = {
 }
 
 PROGRAMME = """
-{ program {
-    name pointsName currency pointsPerCurrencyUnit pointValue
+{
+  program { name pointsName currency pointsPerCurrencyUnit pointValue caps { period maxPoints } }
+  programRules {
     tiers { id name threshold basis window multiplier perks active }
     earningRules { id name description category sku multiplier pointsPerItem active }
     campaigns { id name startsAt endsAt multiplier fixedPoints skus categories tiers active }
     actionRules { action points limit period active }
-    caps { period maxPoints }
     plans { id name fee periodDays multiplier perks active }
-} }
+  }
+}
 """
 
 REWARDS = """
@@ -317,9 +318,15 @@ async def programme(request: Request) -> Response:
         "programme.html",
         section="programme",
         program=data["program"],
+        rules=_rules(data),
         changes=CHANGES,
         saved=request.query_params.get("saved", ""),
     )
+
+
+def _rules(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every saved rule by kind (and the caps in force, which have no inactive state)."""
+    return {**data["programRules"], "caps": data["program"]["caps"]}
 
 
 def _spec(request: Request) -> Change | None:
@@ -336,7 +343,7 @@ async def rule_form(request: Request) -> Response:
     record = None
     if record_id:
         data = await graph.run(request, PROGRAMME)
-        records = data["program"][spec.list_key]
+        records = _rules(data)[spec.list_key]
         found = [
             r
             for r in records

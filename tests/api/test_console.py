@@ -447,5 +447,9 @@ async def test_editing_a_tier_and_paging_the_ledger(client, database):
     from models import Tier
 
     assert [(t.name, t.threshold, t.active) for t in await Tier.all()] == [("Gold", 150, False)]
+    rules = await gql(database, "{ programRules { tiers { name active } } }")
+    assert rules["programRules"]["tiers"] == [{"name": "Gold", "active": False}]
+    listed = await client.get("/console/programme")
+    assert "Gold" in listed.text and "150" in listed.text  # still there, to turn back on
     assert first.text.count("earn order") == 20
     assert older.text.count("earn order") == 5 and "<html" not in older.text

@@ -88,6 +88,7 @@ OPERATIONS: dict[str, Operation] = {
         lambda t: {"code": t.coupon_b},
     ),
     "donationTotals": Operation("{ donationTotals { cause } }", frozenset({ADMIN})),
+    "programRules": Operation("{ programRules { tiers { name } } }", frozenset({ADMIN})),
     # mutations
     "enrollMember": Operation(
         "mutation($input: EnrollMemberInput!) { enrollMember(input: $input) "
@@ -160,6 +161,11 @@ OPERATIONS: dict[str, Operation] = {
     "eventDeliveries": Operation("{ eventDeliveries { edges { cursor } } }", frozenset({ADMIN})),
     # shop platforms' inbox (admin); the delivery does not exist, so the payload is empty
     "webhookInbox": Operation("{ webhookInbox { edges { cursor } } }", frozenset({ADMIN})),
+    "retryEventDelivery": Operation(
+        "mutation($id: ID!) { retryEventDelivery(id: $id) { delivery { status } } }",
+        frozenset({ADMIN}),
+        lambda _: {"id": encode_id("EventDelivery", 1)},
+    ),
     "replayWebhook": Operation(
         "mutation($id: ID!) { replayWebhook(id: $id) { delivery { status } } }",
         frozenset({ADMIN}),

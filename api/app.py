@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 
 from api import webhooks
 from api.auth import Unauthenticated, authenticate
+from api.console.routes import mount as console
 from api.context import Context
 from api.logs import refused
 from api.metrics import MetricsMiddleware, metrics
@@ -203,11 +204,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            console(),
         ],
         middleware=[Middleware(MetricsMiddleware), Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.schema = graphql.schema  # the console runs its operations on the same schema
     return app
 
 

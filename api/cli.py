@@ -29,12 +29,16 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     asyncio.run(db.migrate(settings))
     if args.demo:
-        from loyalty.ops import importer
+        from loyalty.ops import demo
 
-        print(f"loading demo data: {args.demo} Complete Journey households (idempotent)")
-        asyncio.run(importer.main(settings, households=args.demo))
+        print(
+            f"loading demo data: {args.demo} Complete Journey households, a sample programme "
+            "and a trained recommender (idempotent)"
+        )
+        asyncio.run(demo.main(settings, households=args.demo))
     _export(settings)
     print(f"GraphQL on http://{args.host}:{args.port}/graphql  (database: {settings.database_url})")
+    print(f"Console on http://{args.host}:{args.port}/console  (sign in with the admin key)")
     query = '{"query":"{ program { name pointsName } }"}'
     print(
         f"  try: curl -s http://{args.host}:{args.port}/graphql "

@@ -150,6 +150,7 @@ OPERATIONS: dict[str, Operation] = {
         frozenset({ADMIN}),
         lambda _: {"input": {"category": "fuel", "offerable": False}},
     ),
+    "programRules": Operation("{ programRules { tiers { name } } }", frozenset({ADMIN})),
     # mutations
     "enrollMember": Operation(
         "mutation($input: EnrollMemberInput!) { enrollMember(input: $input) "
@@ -222,6 +223,11 @@ OPERATIONS: dict[str, Operation] = {
     "eventDeliveries": Operation("{ eventDeliveries { edges { cursor } } }", frozenset({ADMIN})),
     # shop platforms' inbox (admin); the delivery does not exist, so the payload is empty
     "webhookInbox": Operation("{ webhookInbox { edges { cursor } } }", frozenset({ADMIN})),
+    "retryEventDelivery": Operation(
+        "mutation($id: ID!) { retryEventDelivery(id: $id) { delivery { status } } }",
+        frozenset({ADMIN}),
+        lambda _: {"id": encode_id("EventDelivery", 1)},
+    ),
     "replayWebhook": Operation(
         "mutation($id: ID!) { replayWebhook(id: $id) { delivery { status } } }",
         frozenset({ADMIN}),

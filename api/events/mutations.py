@@ -8,9 +8,11 @@ import strawberry
 
 from api.context import Info, Role, require
 from api.errors import UserError, payload
+from api.events.types import EventDeliveryType
 from api.members.types import MemberType
 from api.relay import decode_id
 from loyalty import members
+from loyalty.events import dispatch
 from loyalty.members import reminders
 from models import Member
 
@@ -27,6 +29,12 @@ class SetMarketingOptOutPayload:
 
 
 @strawberry.type
+class RetryEventDeliveryPayload:
+    delivery: EventDeliveryType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class EventMutation:
     @strawberry.mutation(
         description="Opt out of (or back into) reminders: a member for itself, or admin."
@@ -40,3 +48,14 @@ class EventMutation:
         target = context.member_acted_on(named)
         await reminders.set_opt_out(target, opt_out, datetime.now(UTC))
         return SetMarketingOptOutPayload.of(opt_out, await members.get(target))
+
+    @strawberry.mutation(
+        description="Send a failed outgoing delivery again at the next dispatch (admin)."
+    )
+    @payload(RetryEventDeliveryPayload)
+    async def retry_event_delivery(
+        self, info: Info, id: strawberry.ID
+    ) -> RetryEventDeliveryPayload:
+        require(info, Role.ADMIN)
+        delivery = await dispatch.retry(decode_id("EventDelivery", id))
+        return RetryEventDeliveryPayload(delivery=EventDeliveryType.from_row(delivery))

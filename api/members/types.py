@@ -159,7 +159,7 @@ class MemberType:
         from api.rewards.types import CouponType
 
         fetch = partial(rewards.member_coupons, self.row.id)
-        return await connection(fetch, CouponType.from_row, first, after)
+        return await connection(fetch, lambda c: CouponType.from_row(c, c.reward), first, after)
 
     @strawberry.field(description="Members this member referred, and what it earned.")
     async def referrals(self) -> Referrals:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from api.relay import encode_id
-from loyalty.programme import tiers
+from loyalty.programme import admin, tiers
 from loyalty.programme.config import ProgramConfig
 from loyalty.settings import Settings
 from models import Action, Period, TierBasis, TierWindow
@@ -224,4 +224,25 @@ class Program:
             action_rules=[ActionRule.from_row(a) for a in config.action_rules],
             plans=[Plan.from_row(p) for p in config.plans],
             caps=[Cap(period=period, max_points=most) for period, most in config.caps],
+        )
+
+
+@strawberry.type
+class ProgramRules:
+    """Every saved rule, in force or not: what the merchant can edit and turn back on."""
+
+    tiers: list[Tier]
+    earning_rules: list[EarningRule]
+    campaigns: list[Campaign] = strawberry.field(description="Also ended or not yet started.")
+    action_rules: list[ActionRule]
+    plans: list[Plan]
+
+    @classmethod
+    def of(cls, rules: admin.Rules) -> ProgramRules:
+        return cls(
+            tiers=[Tier.from_row(t) for t in rules.tiers],
+            earning_rules=[EarningRule.from_row(r) for r in rules.earning_rules],
+            campaigns=[Campaign.from_row(c) for c in rules.campaigns],
+            action_rules=[ActionRule.from_row(a) for a in rules.action_rules],
+            plans=[Plan.from_row(p) for p in rules.plans],
         )

@@ -19,14 +19,25 @@ SHOPPER_ID = strawberry.argument(
     description="The storefront's id for its shopper or session: failed codes count per shopper."
 )
 
+EVERY = strawberry.argument(
+    description="Every reward, newest first: also inactive, out of stock or outside its "
+    "window (admin)."
+)
+
 
 @strawberry.type
 class RewardQuery:
     @strawberry.field(description="The active catalogue; with a member token, affordability.")
     async def rewards(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        every: Annotated[bool, EVERY] = False,
     ) -> Connection[RewardType]:
-        catalogue = await rewards.catalogue()
+        if every:
+            require(info, Role.ADMIN)
+        catalogue = await (rewards.every_reward() if every else rewards.catalogue())
         missing = await rewards.affordability(info.context.member_id, catalogue)
         node = partial(RewardType.listed, missing)
         return await connection(listed(catalogue), node, first, after, key=position)

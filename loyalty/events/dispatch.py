@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loyalty import db
+from loyalty.errors import InvalidInput, NotFound
 from loyalty.events.signing import sign
 from loyalty.paging import keyset_page
 from loyalty.settings import ConfigError, Settings
@@ -202,6 +203,24 @@ async def _settle(
     else:
         await rows.update(next_attempt_at=now + backoff(attempts), last_error=error)
         report.retrying += 1
+
+
+async def retry(delivery_id: int, now: datetime | None = None) -> EventDelivery:
+    """Send a failed delivery again from the next dispatch on, with a fresh count of attempts.
+    Only a failed one: a pending one is already going to be sent and a delivered one is done."""
+    now = now or datetime.now(UTC)
+    retried = await EventDelivery.filter(id=delivery_id, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now
+    )
+    delivery = await EventDelivery.get_or_none(id=delivery_id).prefetch_related("event")
+    if delivery is None:
+        raise NotFound("delivery not found", field="id")
+    if not retried:
+        raise InvalidInput(
+            f"only a failed delivery can be retried (this one is {delivery.status.name.lower()})",
+            field="id",
+        )
+    return delivery
 
 
 async def deliveries(

@@ -7,7 +7,7 @@ from loyalty.members.enrolment import (
     normalize_email,
     update_contact,
 )
-from loyalty.members.lookup import Account, account, by_external_id, get, page
+from loyalty.members.lookup import Account, account, by_external_id, get, page, search
 
 __all__ = [
     "Account",
@@ -19,5 +19,6 @@ __all__ = [
     "new_referral_code",
     "normalize_email",
     "page",
+    "search",
     "update_contact",
 ]

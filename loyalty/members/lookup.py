@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.expressions import Q
+
 from loyalty import db
-from loyalty.errors import ErrorCode, NotFound
+from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.paging import keyset_page
 from loyalty.programme.config import TOKEN_SQL, ProgramConfig, TierState, config_for
 from models import Member
@@ -58,3 +60,22 @@ async def by_external_id(external_id: str, *, field: str = "memberExternalId") -
 async def page(first: int, after_id: int | None) -> tuple[list[Member], bool]:
     """Members in id order after a cursor, and whether more follow."""
     return await keyset_page(Member.all(), first, after_id)
+
+
+async def search(text: str, limit: int = 20) -> list[Member]:
+    """Members whose shop id, e-mail or name contains ``text`` (case-insensitive); an exact shop
+    id or e-mail first, then in enrolment order."""
+    text = text.strip()
+    if not text or len(text) > 255:
+        raise InvalidInput("search for 1 to 255 characters", field="q")
+    found = (
+        await Member.filter(
+            Q(external_id__icontains=text) | Q(email__icontains=text) | Q(name__icontains=text)
+        )
+        .order_by("id")
+        .limit(limit)
+    )
+    exact = text.casefold()
+    return sorted(
+        found, key=lambda m: m.external_id.casefold() != exact and m.email.casefold() != exact
+    )

@@ -72,6 +72,12 @@ def _holdout_metrics(
     }
 
 
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Numpy scalars as Python numbers, so the JSON columns can hold them (small data sets
+    make some figures numpy floats)."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
+
+
 async def retrain(
     model_dir: str | Path,
     *,
@@ -145,8 +151,8 @@ async def _publish(
         version=version,
         path=str(path),
         active=False,
-        metrics=metrics,
-        params={"kind": model.kind, **params},
+        metrics=_plain(metrics),
+        params=_plain({"kind": model.kind, **params}),
         data_from=interactions["timestamp"].min().to_pydatetime().replace(tzinfo=UTC),
         data_to=interactions["timestamp"].max().to_pydatetime().replace(tzinfo=UTC),
         members=len(np.unique(offers.member_ids)) - 1,
@@ -170,7 +176,7 @@ async def _publish(
 
 
 async def versions() -> list[ModelVersion]:
-    """Every kept model version, newest first."""
+    """The kept model versions, newest first, with their holdout figures and the active flag."""
     return await ModelVersion.all().order_by("-id")
 
 

@@ -4,6 +4,7 @@ configuration version (``config.config_changed``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -281,4 +282,27 @@ async def subscribe(member_id: int, plan_id: int, starts_at: datetime) -> Subscr
         plan_id=plan.id,
         starts_at=starts_at,
         ends_at=starts_at + timedelta(days=plan.period_days),
+    )
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Every rule the merchant has saved, in force or not (the console lists them all)."""
+
+    tiers: list[Tier]
+    earning_rules: list[EarningRule]
+    campaigns: list[Campaign]
+    action_rules: list[ActionRule]
+    plans: list[Plan]
+
+
+async def every_rule() -> Rules:
+    """All tiers, earning rules, campaigns (also ended or not yet started), action rules and
+    paid plans, active or not: one query per kind."""
+    return Rules(
+        tiers=await Tier.all().order_by("threshold", "id"),
+        earning_rules=await EarningRule.all().order_by("id"),
+        campaigns=await Campaign.all().order_by("-starts_at", "-id"),
+        action_rules=await ActionRule.all().order_by("action"),
+        plans=await Plan.all().order_by("id"),
     )

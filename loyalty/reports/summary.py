@@ -109,6 +109,11 @@ class ProgramReport:
         return _ratio(self.referees_converted, self.referees)
 
 
+def liability(settings: Settings, points: int) -> Decimal:
+    """What outstanding points are worth, to the cent."""
+    return (settings.point_value * points).quantize(Decimal("0.01"))
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -339,7 +344,7 @@ async def program_report(
             points_redeemed=s["redeemed"],
             points_expired=s["expired"],
             points_outstanding=tally.outstanding,
-            liability=(settings.point_value * tally.outstanding).quantize(Decimal("0.01")),
+            liability=liability(settings, tally.outstanding),
             referees=s["referees"],
             referees_converted=s["converted"],
             top_rewards=await _top_rewards(conn, tally.coupons),

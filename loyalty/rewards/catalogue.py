@@ -160,6 +160,11 @@ async def catalogue(now: datetime | None = None) -> list[Reward]:
     return [r for r in rewards if unavailable(r, now) is None]
 
 
+async def every_reward() -> list[Reward]:
+    """Every reward, also inactive, out of stock or outside its window; newest first."""
+    return await Reward.all().order_by("-id")
+
+
 def unavailable(reward: Reward, now: datetime) -> LoyaltyError | None:
     """Why the reward cannot be redeemed now, or None."""
     if not reward.active:

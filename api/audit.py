@@ -39,9 +39,13 @@ _TARGET_ARGUMENTS = ("id", "member_id", "memberId")
 
 
 def actor(context: Context) -> str:
-    """Who called: a key by its fingerprint (never the key), a member by its id."""
+    """Who called: a key by its fingerprint (never the key), a member by its id, a change made
+    in the console by its session (a digest of the session's nonce; it was signed in with the
+    admin key)."""
     if context.role is Role.ADMIN:
-        return f"admin {context.settings.admin_key.fingerprint()}"
+        state = getattr(context.request, "state", None)
+        console = getattr(state, "audit_actor", None) if state is not None else None
+        return str(console) if console else f"admin {context.settings.admin_key.fingerprint()}"
     if context.role is Role.STOREFRONT:
         return f"storefront {context.settings.storefront_key.fingerprint()}"
     if context.role is Role.MEMBER:

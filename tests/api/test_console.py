@@ -125,6 +125,12 @@ async def test_adjust_points_goes_through_the_mutation_once(client):
     page = await client.get(first.headers["location"])
     assert "late parcel" in page.text or "adjust" in page.text
     assert "Adjusted by 75" in page.text
+    # The audit log names the console session that made the change.
+    from models import AuditEntry
+
+    entry = await AuditEntry.filter(operation="adjustPoints").first()
+    assert entry is not None
+    assert entry.actor.startswith("console session ") and len(entry.actor) == 32
 
 
 async def test_a_refused_adjustment_shows_the_apis_message_by_its_field(client):

@@ -18,12 +18,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from recommend.base import Recommender
 from recommend.baselines import GlobalPopularity, PersonalPopularity, PlainALS
 from recommend.blend import fit
 from recommend.matrix import timestamps
@@ -32,7 +31,18 @@ OURS = "blended (ours)"
 RECALL_ALL_TARGET = 1.05
 RECALL_NEW_TARGET = 1.3
 
-Fitter = Callable[[pd.DataFrame], Recommender]
+
+class Ranks(Protocol):
+    """What evaluation asks of a fitted model (a :class:`Recommender` or the Spark engine's)."""
+
+    def recommend(
+        self, member_ids: Any, n: int = 10, exclude_purchased: bool = False
+    ) -> dict[Any, list[Any]]:
+        """``{member_id: [product_id, ...]}``, best first."""
+        ...
+
+
+Fitter = Callable[[pd.DataFrame], Ranks]
 DEFAULT_MODELS: dict[str, Fitter] = {
     "global popularity": GlobalPopularity.fit,
     "personal popularity": PersonalPopularity.fit,
@@ -61,14 +71,18 @@ class EvaluationRow:
     seconds: float
 
 
+def holdout_cutoff(last: np.datetime64, holdout_weeks: int) -> np.datetime64:
+    """Start of the test window: ``holdout_weeks`` weeks of days before the day after ``last``."""
+    end = last.astype("datetime64[D]") + np.timedelta64(1, "D")
+    return end - np.timedelta64(7 * holdout_weeks, "D")
+
+
 def temporal_split(
     interactions: pd.DataFrame, holdout_weeks: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(train, test)``: test is the last ``holdout_weeks`` weeks of days, train before."""
     stamps = timestamps(interactions)
-    end = stamps.max().astype("datetime64[D]") + np.timedelta64(1, "D")
-    cutoff = end - np.timedelta64(7 * holdout_weeks, "D")
-    in_test = stamps >= cutoff
+    in_test = stamps >= holdout_cutoff(stamps.max(), holdout_weeks)
     return interactions[~in_test], interactions[in_test]
 
 
@@ -107,7 +121,7 @@ def ranking_metrics(
 
 
 def evaluate_model(
-    model: Recommender,
+    model: Ranks,
     relevant_all: Mapping[Any, set[Any]],
     relevant_new: Mapping[Any, set[Any]],
     k: int,

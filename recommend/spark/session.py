@@ -1,0 +1,42 @@
+"""A SparkSession configured for the pipeline: UTC, small shuffles, no UI, quiet logs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DEFAULT_MASTER = "local[2]"
+
+
+def start(
+    master: str | None = None, app_name: str = "loyalty-offers", shuffle_partitions: int = 8
+) -> SparkSession:
+    """Start (or join) a SparkSession on ``master`` (default ``local[2]``).
+
+    Raises ``RuntimeError`` with the install hint when pyspark is missing.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise RuntimeError(
+            "the Spark engine needs pyspark: pip install 'loyalty-engine[spark]' (and Java 17)"
+        ) from exc
+    # executors run the driver's interpreter, so their Python matches ours
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(master or DEFAULT_MASTER)
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(shuffle_partitions))
+        .config("spark.sql.adaptive.enabled", "true")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

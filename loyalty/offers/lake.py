@@ -100,9 +100,9 @@ async def _from_sqlite(conn: db.BaseDBAsyncClient, writer: pq.ParquetWriter, chu
 
 def _table(columns: list[tuple[object, ...]], stamps: pa.Array) -> pa.Table:
     arrays = [
-        pa.array(column, type=field.type) for column, field in zip(columns, SCHEMA, strict=True)
+        stamps if i == 2 else pa.array(column, type=field.type)
+        for i, (column, field) in enumerate(zip(columns, SCHEMA, strict=True))
     ]
-    arrays[2] = stamps
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 

@@ -373,7 +373,7 @@ def learn_rankers(
             labelCol="label",
             weightCol="weight",
             regParam=config.l2 / weight,
-            maxIter=500,
+            maxIter=100,
             standardization=True,
         ).fit(assembled)
         assembled.unpersist()

@@ -13,12 +13,17 @@ DEFAULT_MASTER = "local[2]"
 
 
 def start(
-    master: str | None = None, app_name: str = "loyalty-offers", shuffle_partitions: int = 8
+    master: str | None = None,
+    app_name: str = "loyalty-offers",
+    shuffle_partitions: int | None = None,
 ) -> SparkSession:
     """Start (or join) a SparkSession on ``master`` (default ``local[2]``).
 
+    In local mode shuffles use 4 partitions (Spark's 200 would be mostly scheduling); on a
+    cluster Spark's own defaults apply unless ``shuffle_partitions`` is given.
     Raises ``RuntimeError`` with the install hint when pyspark is missing.
     """
+    master = master or DEFAULT_MASTER
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -28,15 +33,18 @@ def start(
     # executors run the driver's interpreter, so their Python matches ours
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
-        SparkSession.builder.master(master or DEFAULT_MASTER)
+        SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.default.parallelism", str(shuffle_partitions))
         .config("spark.sql.adaptive.enabled", "true")
     )
+    if shuffle_partitions is None and master.startswith("local"):
+        shuffle_partitions = 4
+    if shuffle_partitions is not None:
+        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        builder = builder.config("spark.default.parallelism", str(shuffle_partitions))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

@@ -46,10 +46,12 @@ _FACTOR_ALIASES = {"trips_56d": "log_member_trips_56d"}
 
 @dataclass(frozen=True)
 class SparkConfig:
-    """Hyperparameters (defaults: chosen on the weeks before the holdout, see ``tuning``).
+    """Hyperparameters; the defaults are the local engine's tuned ones where they carry over.
 
     ``reg_param`` is MLlib's, which scales the penalty by each member's and product's number
-    of ratings, so it is not comparable with implicit's ``regularization``.
+    of ratings, so it is not comparable with implicit's ``regularization``; its grid is
+    searched on validation windows before the holdout by
+    :func:`recommend.spark.evaluation.tune`.
     """
 
     factors: int = 16
@@ -62,6 +64,7 @@ class SparkConfig:
     new_candidates: int = 100
     popular_candidates: int = 50
     l2: float = 1.0
+    ranker_iterations: int = 100
     min_positives: int = 50
 
     def to_json(self) -> dict[str, Any]:
@@ -373,7 +376,7 @@ def learn_rankers(
             labelCol="label",
             weightCol="weight",
             regParam=config.l2 / weight,
-            maxIter=100,
+            maxIter=config.ranker_iterations,
             standardization=True,
         ).fit(assembled)
         assembled.unpersist()

@@ -47,9 +47,15 @@ def spark_lines(spark, interactions, tmp_path_factory):
     return pipeline.read_lines(spark, path).persist()
 
 
+# few iterations keep local Spark quick; a low positive threshold makes the toy shop
+# train both MLlib rankers instead of falling back to the fixed rule
+def config():
+    return spark_model.SparkConfig(iterations=5, ranker_iterations=30, min_positives=3)
+
+
 @pytest.fixture(scope="module")
 def model(spark_lines):
-    return spark_model.SparkBlended.fit(spark_lines)
+    return spark_model.SparkBlended.fit(spark_lines, config())
 
 
 def test_history_statistics_equal_the_local_ones(spark_lines, interactions):
@@ -88,6 +94,7 @@ def test_split_and_relevant_sets_equal_the_local_evaluation(spark_lines, interac
 
 def test_own_weekly_product_comes_first_and_new_only_excludes_purchases(model):
     ranked = pipeline.SparkRecommender(model)
+    assert model.rankers is not None
 
     offers = ranked.recommend([1, 2, 3], n=3)
     new_only = ranked.recommend([1, 2], n=3, exclude_purchased=True)
@@ -101,7 +108,7 @@ def test_own_weekly_product_comes_first_and_new_only_excludes_purchases(model):
 def test_run_writes_offers_for_every_member_and_the_fallback(spark, interactions, tmp_path):
     source = pipeline.write_interactions(interactions, tmp_path / "lines")
 
-    document = pipeline.run(spark, source, tmp_path / "out", holdout_weeks=4, n=5)
+    document = pipeline.run(spark, source, tmp_path / "out", holdout_weeks=4, n=5, config=config())
 
     offers = pq.read_table(tmp_path / "out" / "offers").to_pandas()
     assert set(offers["member_id"].dropna().astype(int)) == set(range(1, 9))

@@ -107,3 +107,17 @@ def test_batch_commands_sign_events_with_the_events_secret_of_the_secrets_file(
             body, secret=secrets_file_only["webhook_secret"], signature=signature
         )
     assert asyncio.run(deliveries(settings)) == ["delivered"] * len(received)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needs"),
+    [
+        (["retrain", "--spark-master", "spark://h:7077"], "--engine spark"),
+        (["evaluate", "--spark-master", "spark://h:7077"], "--spark"),
+    ],
+)
+def test_a_spark_master_without_spark_is_refused_before_anything_runs(argv, needs, capsys):
+    args = cli.parser().parse_args(argv)
+
+    assert args.run(args, None) == 2
+    assert needs in capsys.readouterr().err

@@ -95,15 +95,15 @@ def test_split_and_relevant_sets_equal_the_local_evaluation(spark_lines, interac
     assert got_new == expected_new
 
 
-def test_own_and_shared_staples_come_first_and_new_only_excludes_purchases(model):
+def test_own_weekly_product_leads_and_new_only_excludes_purchases(model):
     ranked = pipeline.SparkRecommender(model)
     assert model.rankers is not None
 
     offers = ranked.recommend([1, 2, 3], n=3)
     new_only = ranked.recommend([1, 2], n=3, exclude_purchased=True)
 
-    # both are bought in every label window; which of the two leads is the ranker's call
-    assert [set(offers[m][:2]) for m in (1, 2, 3)] == [{101, 1}, {102, 1}, {103, 1}]
+    # the weekly own product is bought in every window; what follows is the rankers' call
+    assert all(100 + m in offers[m][:2] for m in (1, 2, 3))
     assert all(len(products) == 3 for products in offers.values())
     assert not {101, 1, 2, 3} & set(new_only[1])
     assert not {102, 1, 2} & set(new_only[2])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,11 +17,13 @@ def start(
     master: str | None = None,
     app_name: str = "loyalty-offers",
     shuffle_partitions: int | None = None,
+    checkpoint_dir: str | None = None,
 ) -> SparkSession:
     """Start (or join) a SparkSession on ``master`` (default ``local[2]``).
 
     In local mode shuffles use 4 partitions (Spark's 200 would be mostly scheduling); on a
-    cluster Spark's own defaults apply unless ``shuffle_partitions`` is given.
+    cluster Spark's own defaults apply unless ``shuffle_partitions`` is given. On a cluster
+    ``checkpoint_dir`` must be on storage every worker sees (HDFS, S3, a shared mount).
     Raises ``RuntimeError`` with the install hint when pyspark is missing.
     """
     master = master or DEFAULT_MASTER
@@ -39,6 +42,10 @@ def start(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.adaptive.enabled", "true")
+        # ALS factors carry one lineage step per iteration: deep enough on real data to
+        # overflow the default thread stack when a task is deserialised
+        .config("spark.driver.extraJavaOptions", "-Xss16m")
+        .config("spark.executor.extraJavaOptions", "-Xss16m")
     )
     if shuffle_partitions is None and master.startswith("local"):
         shuffle_partitions = 4
@@ -47,4 +54,7 @@ def start(
         builder = builder.config("spark.default.parallelism", str(shuffle_partitions))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    if spark.sparkContext.getCheckpointDir() is None:
+        # with a checkpoint directory MLlib ALS cuts its lineage every 10 iterations
+        spark.sparkContext.setCheckpointDir(checkpoint_dir or tempfile.mkdtemp(prefix="spark-"))
     return spark

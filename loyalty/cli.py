@@ -1,5 +1,5 @@
 """The batch commands of ``loyalty``: check, migrate, jobs, rollups, dispatch, sync, member
-export, import, retrain, evaluate, simulate-experiment.
+export, import, export, retrain, publish, evaluate, simulate-experiment.
 
 ``loyalty serve`` is added by ``api.cli``, the console entry point: the domain does not start
 web servers."""
@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loyalty import db
 from loyalty.settings import (
@@ -24,6 +25,9 @@ from loyalty.settings import (
     variable,
     with_local_secrets,
 )
+
+if TYPE_CHECKING:
+    from loyalty.offers.publish import RetrainResult
 
 # Keys someone outside the service has to be given; the token-signing secret stays inside.
 _HANDED_OUT = ("admin_key", "storefront_key", "webhook_secret", "events_secret")
@@ -122,7 +126,15 @@ def evaluate(args: argparse.Namespace, _: Settings) -> int:
     from loyalty.offers import simulation
     from recommend import evaluation
 
-    status = evaluation.main(holdout_weeks=args.holdout_weeks)
+    if args.spark_master and not args.spark:
+        print("--spark-master needs --spark", file=sys.stderr)
+        return 2
+    if args.spark:
+        from recommend.spark import evaluation as spark_evaluation
+
+        status = spark_evaluation.main(args.holdout_weeks, args.spark_master)
+    else:
+        status = evaluation.main(holdout_weeks=args.holdout_weeks)
     print()
     print(f"Simulated offer experiment, {args.holdout_weeks}-week window")
     print(simulation.table(args.holdout_weeks))
@@ -133,6 +145,43 @@ def simulate_experiment(args: argparse.Namespace, _: Settings) -> int:
     from loyalty.offers import simulation
 
     return simulation.main(args.holdout_weeks, args.households)
+
+
+async def _export(settings: Settings, target: str) -> int:
+    from loyalty.offers import lake
+
+    await db.init(settings)
+    try:
+        result = await lake.export_order_lines(target)
+    except lake.ExportError as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    print(f"exported {result.lines} order lines to {result.path}")
+    return 0
+
+
+def export(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_export(settings, args.to))
+
+
+async def _publish_offers(settings: Settings, source: str) -> int:
+    from loyalty.offers.offers_dir import OffersDirError, publish_offers_dir
+
+    await db.init(settings)
+    try:
+        result = await publish_offers_dir(source, settings.model_dir)
+    except OffersDirError as exc:
+        print(f"publish refused: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    return _report(result)
+
+
+def publish_offers(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_publish_offers(settings, args.source))
 
 
 async def _jobs(settings: Settings, now: str | None) -> int:
@@ -160,16 +209,27 @@ def jobs_run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
 
-async def _retrain(settings: Settings, holdout_weeks: int, processes: int | None) -> int:
+async def _retrain(args: argparse.Namespace, settings: Settings) -> int:
     from loyalty.offers import publish
 
     await db.init(settings)
     try:
-        result = await publish.retrain(
-            settings.model_dir, holdout_weeks=holdout_weeks, processes=processes
-        )
+        if args.engine == "spark":
+            from loyalty.offers.spark_retrain import retrain_on_spark
+
+            result = await retrain_on_spark(
+                settings.model_dir, master=args.spark_master, holdout_weeks=args.holdout_weeks
+            )
+        else:
+            result = await publish.retrain(
+                settings.model_dir, holdout_weeks=args.holdout_weeks, processes=args.processes
+            )
     finally:
         await db.close()
+    return _report(result)
+
+
+def _report(result: RetrainResult) -> int:
     print(result.message)
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.4f}" if isinstance(value, float) else f"  {name}: {value}")
@@ -184,7 +244,10 @@ def retrain(args: argparse.Namespace, settings: Settings) -> int:
     if args.processes is not None and args.processes < 1:
         print("--processes must be at least 1", file=sys.stderr)
         return 2
-    return asyncio.run(_retrain(settings, args.holdout_weeks, args.processes))
+    if args.spark_master and args.engine != "spark":
+        print("--spark-master needs --engine spark", file=sys.stderr)
+        return 2
+    return asyncio.run(_retrain(args, settings))
 
 
 def dispatch_events(_: argparse.Namespace, settings: Settings) -> int:
@@ -272,9 +335,21 @@ def parser(extra: Commands | None = None) -> argparse.ArgumentParser:
         default=None,
         help="processes that precompute offers (default: one per core, fewer for few members)",
     )
+    t.add_argument("--engine", choices=["local", "spark"], default="local")
+    t.add_argument("--spark-master", default=None, help="Spark master URL (default local[2])")
     t.set_defaults(run=retrain)
+    x = sub.add_parser("export", help="write database tables as Parquet")
+    x.add_argument("table", choices=["order-lines"])
+    x.add_argument("--to", required=True, help="an empty or new directory")
+    x.set_defaults(run=export)
+    pub = sub.add_parser("publish", help="publish precomputed offers as the active version")
+    pub.add_argument("what", choices=["offers"])
+    pub.add_argument("--from", dest="source", required=True, help="offers directory (Parquet)")
+    pub.set_defaults(run=publish_offers)
     e = sub.add_parser("evaluate", help="offline metrics of the recommender against baselines")
     e.add_argument("--holdout-weeks", type=int, default=8)
+    e.add_argument("--spark", action="store_true", help="add the Spark engine's row")
+    e.add_argument("--spark-master", default=None, help="Spark master URL (default local[2])")
     e.set_defaults(run=evaluate)
     x = sub.add_parser(
         "simulate-experiment",

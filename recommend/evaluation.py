@@ -18,21 +18,34 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
-from recommend.base import Recommender
 from recommend.baselines import GlobalPopularity, PersonalPopularity, PlainALS
 from recommend.blend import fit
 from recommend.matrix import timestamps
+
+if TYPE_CHECKING:
+    from recommend.base import Recommender
 
 OURS = "blended (ours)"
 RECALL_ALL_TARGET = 1.12
 RECALL_NEW_TARGET = 1.5
 
-Fitter = Callable[[pd.DataFrame], Recommender]
+
+class Ranks(Protocol):
+    """What evaluation asks of a fitted model (a :class:`Recommender` or the Spark engine's)."""
+
+    def recommend(
+        self, member_ids: Any, n: int = 10, exclude_purchased: bool = False
+    ) -> dict[Any, list[Any]]:
+        """``{member_id: [product_id, ...]}``, best first."""
+        ...
+
+
+Fitter = Callable[[pd.DataFrame], Ranks]
 DEFAULT_MODELS: dict[str, Fitter] = {
     "global popularity": GlobalPopularity.fit,
     "personal popularity": PersonalPopularity.fit,
@@ -61,12 +74,19 @@ class EvaluationRow:
     seconds: float
 
 
+def holdout_cutoff(last: np.datetime64, holdout_weeks: int) -> np.datetime64:
+    """Start of the test window: ``holdout_weeks`` weeks of days before the day after ``last``."""
+    end = last.astype("datetime64[D]") + np.timedelta64(1, "D")
+    return end - np.timedelta64(7 * holdout_weeks, "D")
+
+
 def holdout_window(
     interactions: pd.DataFrame, holdout_weeks: int
 ) -> tuple[np.datetime64, np.datetime64]:
     """``(cutoff, end)``: the last ``holdout_weeks`` weeks of days, ``end`` exclusive."""
-    end = timestamps(interactions).max().astype("datetime64[D]") + np.timedelta64(1, "D")
-    return end - np.timedelta64(7 * holdout_weeks, "D"), end
+    last = timestamps(interactions).max()
+    end = last.astype("datetime64[D]") + np.timedelta64(1, "D")
+    return holdout_cutoff(last, holdout_weeks), end
 
 
 def temporal_split(
@@ -114,7 +134,7 @@ def ranking_metrics(
 
 
 def evaluate_model(
-    model: Recommender,
+    model: Ranks,
     relevant_all: Mapping[Any, set[Any]],
     relevant_new: Mapping[Any, set[Any]],
     k: int,
@@ -132,7 +152,7 @@ def evaluate(
     holdout_weeks: int = 8,
     k: int = 10,
     models: Mapping[str, Fitter] | None = None,
-    fitted: dict[str, Recommender] | None = None,
+    fitted: dict[str, Ranks] | None = None,
 ) -> list[EvaluationRow]:
     """Fit every model on the weeks before the holdout and score it on the holdout; the
     fitted models are put in ``fitted`` when given."""
@@ -200,14 +220,18 @@ def main(holdout_weeks: int = 8) -> int:
     from recommend.reward_evaluation import evaluate_rewards, format_reward_table
 
     interactions, _ = load_completejourney()
-    fitted: dict[str, Recommender] = {}
+    fitted: dict[str, Ranks] = {}
     rows = evaluate(interactions, holdout_weeks=holdout_weeks, fitted=fitted)
     print(f"The Complete Journey, {holdout_weeks}-week temporal holdout")
     print(format_table(rows))
     cutoff, end = holdout_window(interactions, holdout_weeks)
     train, _ = temporal_split(interactions, holdout_weeks)
     reward_rows = evaluate_rewards(
-        fitted[OURS], train, load_completejourney_coupons(), pd.Timestamp(cutoff), pd.Timestamp(end)
+        cast("Recommender", fitted[OURS]),
+        train,
+        load_completejourney_coupons(),
+        pd.Timestamp(cutoff),
+        pd.Timestamp(end),
     )
     print(f"\nReward offers on coupon redemptions in the same {holdout_weeks} weeks")
     print(format_reward_table(reward_rows))

@@ -100,3 +100,14 @@ async def database(settings: Settings) -> AsyncIterator[Settings]:
         yield settings
     finally:
         await db.close()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark (two cores) for every Spark test; skipped where pyspark is missing."""
+    pytest.importorskip("pyspark")
+    from recommend.spark import session
+
+    started = session.start("local[2]", app_name="loyalty-tests", shuffle_partitions=2)
+    yield started
+    started.stop()

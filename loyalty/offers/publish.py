@@ -49,6 +49,21 @@ class RetrainResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def new_version(now: datetime) -> str:
+    """The name of a version trained at ``now``: sortable by time, unique."""
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def refusal(metrics: dict[str, Any]) -> str | None:
+    """Why a model with these holdout metrics must not be published (None: it may be)."""
+    if metrics["recall@10"] < metrics["popularity_recall@10"]:
+        return (
+            f"refused: recall@10 {metrics['recall@10']:.4f} is below global popularity's "
+            f"{metrics['popularity_recall@10']:.4f}; the active version stays"
+        )
+    return None
+
+
 def _holdout_metrics(
     interactions: pd.DataFrame, fitter: Callable[[pd.DataFrame], Recommender], weeks: int
 ) -> dict[str, Any]:
@@ -95,7 +110,7 @@ async def retrain(
 
     fitter = fitter or recommend.fit
     now = now or datetime.now(UTC)
-    version = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    version = new_version(now)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     interactions = await load_interactions()
@@ -108,15 +123,9 @@ async def retrain(
         timings["evaluate"] = time.perf_counter() - step
     except RetrainRefused as exc:
         return RetrainResult(version, False, f"refused: {exc}", timings=timings)
-    if metrics["recall@10"] < metrics["popularity_recall@10"]:
-        return RetrainResult(
-            version,
-            False,
-            f"refused: recall@10 {metrics['recall@10']:.4f} is below global popularity's "
-            f"{metrics['popularity_recall@10']:.4f}; the active version stays",
-            metrics,
-            timings,
-        )
+    refused = refusal(metrics)
+    if refused:
+        return RetrainResult(version, False, refused, metrics, timings)
     step = time.perf_counter()
     model = fitter(interactions)
     timings["fit"] = time.perf_counter() - step
@@ -133,7 +142,7 @@ async def retrain(
     step = time.perf_counter()
     await _publish(version, path, metrics, model, interactions, offers)
     timings["publish"] = time.perf_counter() - step
-    await _prune(keep)
+    await prune(keep)
     timings["total"] = time.perf_counter() - started
     return RetrainResult(version, True, f"published {version}", metrics, timings, counts)
 
@@ -188,7 +197,7 @@ async def activate(version_id: int) -> None:
         )
 
 
-async def _prune(keep: int) -> None:
+async def prune(keep: int) -> None:
     """Keep the active version, the newest ``keep - 1`` others and those an experiment that has
     not ended serves."""
     versions = await ModelVersion.all().order_by("-id")

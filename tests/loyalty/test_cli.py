@@ -141,8 +141,24 @@ def test_evaluate_ends_with_the_simulated_experiment(monkeypatch, capsys):
     monkeypatch.setattr(evaluation, "main", product_table)
     monkeypatch.setattr(simulation, "table", lambda weeks: f"simulation table, {weeks} weeks")
 
-    status = cli.evaluate(argparse.Namespace(holdout_weeks=6), Settings())
+    status = cli.evaluate(
+        argparse.Namespace(holdout_weeks=6, spark=False, spark_master=None), Settings()
+    )
 
     out = capsys.readouterr().out
     assert status == 1  # the product targets decide the exit status
     assert out.index("product table, 6 weeks") < out.index("simulation table, 6 weeks")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needs"),
+    [
+        (["retrain", "--spark-master", "spark://h:7077"], "--engine spark"),
+        (["evaluate", "--spark-master", "spark://h:7077"], "--spark"),
+    ],
+)
+def test_a_spark_master_without_spark_is_refused_before_anything_runs(argv, needs, capsys):
+    args = cli.parser().parse_args(argv)
+
+    assert args.run(args, None) == 2
+    assert needs in capsys.readouterr().err

@@ -138,6 +138,31 @@ def open_client(
     return RestClient(http, retry)
 
 
+async def linked_page(
+    rest: RestClient,
+    origin: str,
+    path: str,
+    params: Mapping[str, str | int],
+    start: str | None,
+    items: Callable[[Any], Any],
+) -> Page:
+    """A page of a list paged by ``Link`` header (Shopify, WooCommerce): the first from
+    ``path`` and ``params``, a later one from the URL the previous answer named (``start``);
+    ``items`` takes the list out of the body. Links leave the shop's origin never."""
+    if start is None:
+        answer = await rest.get(path, params)
+    else:
+        same_origin(start, origin)
+        answer = await rest.get(start)
+    found = items(answer.body)
+    if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+        raise Unavailable(f"GET {path}: the answer has no list of objects")
+    following = answer.links.get("next")
+    if following is not None:
+        same_origin(following, origin)
+    return Page(found, following)
+
+
 def same_origin(url: str, origin: str) -> None:
     """A page URL a platform names (a ``Link`` header) must stay on the shop's own origin: the
     credentials go with every request."""

@@ -14,14 +14,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from loyalty.platforms.client import (
     Page,
     RestClient,
     Retry,
     Unavailable,
+    linked_page,
     open_client,
-    same_origin,
 )
 from loyalty.settings import Settings
 
@@ -59,19 +60,10 @@ class ShopifyApi:
     async def _page(
         self, path: str, key: str, params: dict[str, str | int], start: str | None
     ) -> Page:
-        if start is None:
-            answer = await self.rest.get(path, params)
-        else:
-            same_origin(start, self.origin)
-            answer = await self.rest.get(start)
-        body = answer.body
-        items = body.get(key) if isinstance(body, dict) else None
-        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-            raise Unavailable(f"GET {path}: the answer has no list of {key}")
-        following = answer.links.get("next")
-        if following is not None:
-            same_origin(following, self.origin)
-        return Page(items, following)
+        def listed(body: Any) -> Any:
+            return body.get(key) if isinstance(body, dict) else None
+
+        return await linked_page(self.rest, self.origin, path, params, start, listed)
 
 
 def configured(settings: Settings) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from loyalty.platforms.client import (
@@ -21,8 +22,8 @@ from loyalty.platforms.client import (
     RestClient,
     Retry,
     Unavailable,
+    linked_page,
     open_client,
-    same_origin,
 )
 from loyalty.settings import Settings
 
@@ -60,18 +61,10 @@ class WooCommerceApi:
         return await self._page("orders", params, start)
 
     async def _page(self, path: str, params: dict[str, str | int], start: str | None) -> Page:
-        if start is None:
-            answer = await self.rest.get(path, params)
-        else:
-            same_origin(start, self.origin)
-            answer = await self.rest.get(start)
-        items = answer.body if answer.body is not None else []
-        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-            raise Unavailable(f"GET {path}: the answer is not a list of objects")
-        following = answer.links.get("next")
-        if following is not None:
-            same_origin(following, self.origin)
-        return Page(items, following)
+        def listed(body: Any) -> Any:
+            return [] if body is None else body  # an empty list may come as no body
+
+        return await linked_page(self.rest, self.origin, path, params, start, listed)
 
 
 def configured(settings: Settings) -> bool:

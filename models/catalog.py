@@ -16,7 +16,7 @@ class Product(Model):
     price_cents = fields.BigIntField(null=True)
     active = fields.BooleanField(default=True)
     # False: never shown as an offer (fuel, coupons, store services), still earns points.
-    offerable = fields.BooleanField(default=True)
+    offerable = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

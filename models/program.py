@@ -64,7 +64,7 @@ class Campaign(Model):
     categories: fields.JSONField[list[str]] = fields.JSONField(default=list)
     tiers: fields.JSONField[list[str]] = fields.JSONField(default=list)
     # This percentage of eligible members (by a stable hash) does not get the bonus.
-    holdout_percent = fields.IntField(default=0)
+    holdout_percent = fields.IntField(default=0, db_default=0)
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -68,11 +68,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Campaign',
             name='holdout_percent',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='Product',
             name='offerable',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
     ]

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, TypeVar
 
 import asyncpg
 from tortoise import Tortoise, connections
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.connection import get_connections
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 from tortoise.fields import DatetimeField
 from tortoise.models import Model
@@ -323,11 +325,82 @@ def _retryable(exc: BaseException) -> bool:
     return False
 
 
+class _NotedLock:
+    """SQLite's connection lock as a transaction takes it, noting whether this one holds it."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self.lock = lock
+        self.held = False
+
+    async def acquire(self) -> bool:
+        await self.lock.acquire()
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        self.held = False
+        self.lock.release()
+
+    def locked(self) -> bool:
+        return self.lock.locked()
+
+
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    """``in_transaction()``, safe to cancel while it opens.
+
+    tortoise takes SQLite's one connection lock (or a pooled PostgreSQL connection) before it
+    sends BEGIN and gives it back only on exit; a task cancelled during BEGIN (GraphQL cancels
+    the sibling fields of one that failed) never exits, so the lock or the connection would be
+    kept for good and every later query would wait on it. Here an interrupted opening gives
+    back what it took."""
+    context = in_transaction()
+    lock = getattr(context, "_trxlock", None)
+    noted = _NotedLock(lock) if isinstance(lock, asyncio.Lock) else None
+    if noted is not None:
+        context._trxlock = noted  # type: ignore[attr-defined]
+    client = getattr(context, "client", None)
+    pooled_before = getattr(client, "_connection", None)
+    try:
+        conn = await context.__aenter__()
+    except BaseException:
+        await _give_back(context, noted, client, pooled_before)
+        raise
+    try:
+        yield conn
+    except BaseException as exc:
+        await context.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    await context.__aexit__(None, None, None)
+
+
+async def _give_back(
+    context: TransactionContext, noted: _NotedLock | None, client: Any, pooled_before: Any
+) -> None:
+    """Undo what an interrupted ``__aenter__`` did: the connection-var binding, a BEGIN that
+    may have run, the SQLite lock, the pooled connection (released, which rolls it back)."""
+    token = getattr(context, "token", None)
+    try:
+        if noted is not None and noted.held:
+            with contextlib.suppress(Exception):
+                await context.connection.rollback()  # type: ignore[attr-defined]
+        pooled = getattr(client, "_connection", None)
+        if client is not None and pooled is not None and pooled is not pooled_before:
+            pool = getattr(client._parent, "_pool", None)
+            if pool is not None:
+                await pool.release(pooled)
+    finally:
+        if token is not None:
+            get_connections().reset(token)
+        if noted is not None and noted.held:
+            noted.release()
+
+
 async def atomic(work: Callable[[BaseDBAsyncClient], Awaitable[T]], *, attempts: int = 8) -> T:
     """Run ``work`` in one transaction, retrying transient conflicts with backoff."""
     for attempt in range(1, attempts + 1):
         try:
-            async with in_transaction() as conn:
+            async with transaction() as conn:
                 return await work(conn)
         except Exception as exc:
             if attempt == attempts or not _retryable(exc):

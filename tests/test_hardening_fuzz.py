@@ -158,3 +158,26 @@ async def test_an_emoji_in_a_name_is_stored(client):
     )
 
     assert response.json()["data"]["enrollMember"]["member"]["name"] == "Ana \U0001f600"
+
+
+async def test_a_failed_field_does_not_leave_its_siblings_holding_the_database(client):
+    """A field that fails cancels its siblings (graphql-core); the report's snapshot
+    transaction was opening then. Found by the fuzzer: every later request waited forever."""
+    import asyncio
+
+    failing = (
+        "{ members(first: 2000) { pageInfo { endCursor } } "
+        'programReport(from: "2000-01-01") { purchaseFrequency } }'
+    )
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    for _ in range(3):
+        response = await client.post("/graphql", json={"query": failing}, headers=headers)
+        assert "first must be between 1 and 100" in response.text
+    after = client.post(
+        "/graphql",
+        json={"query": '{ member(externalId: "fuzz-1") { externalId } }'},
+        headers=headers,
+    )
+    response = await asyncio.wait_for(after, 60)  # a hang guard, not a timing check
+
+    assert response.json()["data"]["member"]["externalId"] == "fuzz-1"

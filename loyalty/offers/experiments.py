@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tortoise.transactions import in_transaction
-
+from loyalty import db
 from loyalty.assignment import pick, unit_hash
 from loyalty.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from loyalty.programme.config import ProgramConfig, config_changed, program_config
@@ -75,7 +74,7 @@ async def create_experiment(
             id=arm.model_version_id
         ):
             raise NotFound("no such model version", field=f"arms.{i}.modelVersionId")
-    async with in_transaction():
+    async with db.transaction():
         if await Experiment.exists(name=name):
             raise Conflict("an experiment has this name", field="name")
         if await Experiment.exists(starts_at__lt=ends_at, ends_at__gt=starts_at):

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tortoise.transactions import in_transaction
-
+from loyalty import db
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from loyalty.offers.serving import ProductOffer, RewardOffer
 from models import OfferEvent, OfferEventKind
@@ -124,7 +123,7 @@ async def record_events(
             item_kind=ref.item_kind,
             item_id=ref.item_id,
         )
-    async with in_transaction():
+    async with db.transaction():
         stored = await OfferEvent.filter(offer_id__in={key[0] for key in rows}).values_list(
             "offer_id", "kind", "at"
         )

@@ -8,8 +8,7 @@ its non-product departments (``recommend.data.offerable``).
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
-
+from loyalty import db
 from loyalty.errors import ErrorCode, InvalidInput, NotFound
 from models import NonOfferableCategory, Product
 
@@ -35,7 +34,7 @@ async def set_category_offerable(category: str, offerable: bool) -> list[str]:
     category = category.strip()
     if not category or len(category) > 128:
         raise InvalidInput("category must be 1 to 128 characters", field="category")
-    async with in_transaction():
+    async with db.transaction():
         if offerable:
             await NonOfferableCategory.filter(category=category).delete()
         else:

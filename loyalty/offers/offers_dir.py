@@ -19,7 +19,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from tortoise.transactions import in_transaction
 
 from loyalty import db
 from loyalty.offers.publish import RetrainResult, activate, new_version, prune, refusal
@@ -127,7 +126,7 @@ async def publish_offers_dir(
     if source.resolve() != home.resolve():  # noqa: ASYNC240 - no I/O but a path lookup
         home.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / METRICS_FILE, home / METRICS_FILE)
-    async with in_transaction() as conn:
+    async with db.transaction() as conn:
         row = await ModelVersion.create(
             version=version,
             path=str(home),

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tortoise.transactions import in_transaction
 
 from loyalty import db
 from loyalty.offers.interactions import load_interactions
@@ -191,7 +190,7 @@ async def versions() -> list[ModelVersion]:
 
 async def activate(version_id: int) -> None:
     """Make one version the active one, in one statement."""
-    async with in_transaction() as conn:
+    async with db.transaction() as conn:
         await conn.execute_query(
             "UPDATE model_versions SET active = (id = " + str(int(version_id)) + ")"
         )

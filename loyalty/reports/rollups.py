@@ -42,7 +42,6 @@ from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
 from loyalty import db
 from loyalty.ledger import keys
@@ -680,7 +679,7 @@ async def rebuild(since: date | None = None, now: datetime | None = None) -> Rol
 
 async def in_one_snapshot(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
     """Marks, rollups and live rows read as of one moment (a roll may commit meanwhile)."""
-    async with in_transaction() as conn:
+    async with db.transaction() as conn:
         if db.dialect(conn) != "sqlite":  # SQLite's read transaction is one snapshot already
             await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         return await work(conn)

@@ -87,3 +87,48 @@ async def test_reserved_ids_are_new_and_ascending():
     ids = await db.atomic(lambda conn: db.reserve_ids(conn, Product, 3))
 
     assert ids == sorted(ids) and len(set(ids)) == 3 and min(ids) > taken
+
+
+@pytest.mark.parametrize("begun", [False, True], ids=["before-BEGIN", "after-BEGIN"])
+async def test_a_transaction_cancelled_while_it_opens_gives_back_its_connection(
+    begun, database, monkeypatch
+):
+    """GraphQL cancels the sibling fields of a field that failed; one cancelled while its
+    transaction opens must give back SQLite's lock or its pooled connection, or every later
+    query waits forever."""
+    import asyncio
+
+    from tortoise.transactions import in_transaction
+
+    await enroll("cust-1")
+    opening = in_transaction()
+    wrapper = type(getattr(opening, "connection", None) or opening.client)
+    original = wrapper.begin
+    stalled = asyncio.Event()
+
+    async def stalling_begin(self) -> None:
+        if begun:
+            await original(self)
+        stalled.set()
+        await asyncio.sleep(3600)
+
+    async def opened() -> None:
+        async with db.transaction() as conn:
+            await Member.filter(external_id="cust-1").using_db(conn).update(name="never")
+
+    monkeypatch.setattr(wrapper, "begin", stalling_begin)
+    victims = [asyncio.create_task(opened()) for _ in range(database.db_pool_max + 1)]
+    await asyncio.wait_for(stalled.wait(), 60)
+    for victim in victims:
+        victim.cancel()
+    await asyncio.gather(*victims, return_exceptions=True)
+    monkeypatch.setattr(wrapper, "begin", original)
+
+    async def later(n: int) -> None:
+        async with db.transaction() as conn:
+            await Member.filter(external_id="cust-1").using_db(conn).update(name=f"later-{n}")
+
+    # A kept lock or pooled connection shows as a wait that never ends.
+    await asyncio.wait_for(asyncio.gather(*(later(n) for n in range(database.db_pool_max + 2))), 60)
+    member = await asyncio.wait_for(Member.get(external_id="cust-1"), 60)
+    assert member.name.startswith("later-")

@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.topk import topk
 
-from recommend.base import block_purchased
 from recommend.history import PurchaseHistory
 from recommend.matrix import InteractionMatrix
 
@@ -137,7 +138,7 @@ def bought_candidates(
             np.log1p(history.decayed_long[pair]),
             log_last,
             np.log1p(history.first_age[pair]),
-            history.own_cycle_ratio()[pair],
+            history.own_cycle_ratio(pair),
             (history.days[pair] >= 2).astype(np.float64),
             repeat,
             log_buyers,
@@ -159,24 +160,38 @@ def new_candidates(
     n_cf: int,
     n_popular: int,
 ) -> Candidates:
-    """Top ``n_cf`` unbought products by ALS and ``n_popular`` by buyers; ``NEW_FEATURES``."""
+    """Top ``n_cf`` unbought products by ALS and ``n_popular`` by buyers; ``NEW_FEATURES``.
+
+    Neither list scores every product per member: implicit's top-k walks the item factors
+    with the member's purchases filtered out, and the popular ones are the first unbought
+    products of one popularity order."""
     n_products = matrix.shape[1]
-    als = (user_factors[rows] @ item_factors.T).astype(np.float64)
-    block_purchased(als, matrix, rows)
-    popular = np.tile(history.product_buyers, (len(rows), 1))
-    block_purchased(popular, matrix, rows)
-    # bit 1: proposed by ALS, bit 2: proposed by popularity
-    chosen = np.zeros((len(rows), n_products), dtype=np.int8)
-    for flag, scores, k in ((1, als, n_cf), (2, popular, n_popular)):
-        k = min(k, n_products)
-        if k > 0:
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            i, j = np.nonzero(np.isfinite(np.take_along_axis(scores, top, axis=1)))
-            chosen[i, top[i, j]] |= flag
-    local, cols = np.nonzero(chosen)
-    from_cf = (chosen[local, cols] & 1).astype(bool)
+    bought = matrix.counts[rows]
+    pairs = [np.empty(0, np.int64)]
+    n_from_cf = 0
+    k = min(n_cf, n_products)
+    if k > 0 and len(rows):
+        ids, scores = topk(
+            np.ascontiguousarray(item_factors, dtype=np.float32),
+            np.ascontiguousarray(user_factors[rows], dtype=np.float32),
+            k,
+            filter_query_items=bought.astype(np.float32),
+            num_threads=1,
+        )
+        # short lists are padded with filtered products scored float32's lowest
+        local, rank = np.nonzero((ids >= 0) & (scores > np.finfo(np.float32).min))
+        pairs.append(local * n_products + ids[local, rank].astype(np.int64))
+        n_from_cf = len(pairs[-1])
+    if n_popular > 0 and len(rows):
+        local, cols = _first_unbought(history.product_buyers, bought, n_popular)
+        pairs.append(local * n_products + cols)
+    keys, first = np.unique(np.concatenate(pairs), return_index=True)
+    local, cols = np.divmod(keys, n_products)
+    from_cf = first < n_from_cf
     pair_rows = rows[local]
-    score = als[local, cols]
+    score = np.einsum(
+        "ij,ij->i", user_factors[pair_rows], item_factors[cols], dtype=np.float32
+    ).astype(np.float64)
     log_buyers = np.log1p(history.product_buyers[cols])
     repeat = history.product_repeat_logit[cols]
     member = _member_features(history, matrix, pair_rows)
@@ -196,6 +211,40 @@ def new_candidates(
         ]
     )
     return Candidates(pair_rows, cols.astype(np.int64), features, from_cf)
+
+
+def _first_unbought(
+    buyers: np.ndarray, bought: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, product)`` pairs: each row's ``k`` most bought products (by ``buyers``, ties by
+    product) among those the row's member did not buy."""
+    order = _popularity_order(buyers)
+    per_row = np.diff(bought.indptr)
+    head = order[: min(len(order), k + int(per_row.max(initial=0)))]
+    position = np.full(len(order), -1, dtype=np.int64)
+    position[head] = np.arange(len(head))
+    taken = np.zeros((bought.shape[0], len(head)), dtype=bool)
+    at = position[bought.indices]
+    inside = at >= 0
+    taken[np.repeat(np.arange(bought.shape[0]), per_row)[inside], at[inside]] = True
+    free = ~taken
+    keep = free & (np.cumsum(free, axis=1) <= k)
+    local, slot = np.nonzero(keep)
+    return local.astype(np.int64), head[slot].astype(np.int64)
+
+
+def _popularity_order(buyers: np.ndarray) -> np.ndarray:
+    """Products by buyers, most first, ties by product (cached per ``buyers`` array)."""
+    key = id(buyers)
+    cached = _ORDERS.get(key)
+    if cached is None or cached[0] is not buyers:
+        cached = (buyers, np.lexsort((np.arange(len(buyers)), -buyers)))
+        _ORDERS.clear()
+        _ORDERS[key] = cached
+    return cached[1]
+
+
+_ORDERS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def joint_features(bought: Candidates, new: Candidates) -> np.ndarray:

@@ -55,11 +55,13 @@ class PurchaseHistory:
     product_recent_buyers: np.ndarray
     product_repeat_logit: np.ndarray
 
-    def own_cycle_ratio(self) -> np.ndarray:
-        """log((days since last + 1) / (usual days between purchases + 1)); 0 if one day; (nnz,)."""
-        repeat = self.days >= 2
-        interval = (self.first_age - self.last_age) / np.maximum(self.days - 1, 1)
-        return np.where(repeat, np.log((self.last_age + 1) / (interval + 1)), 0.0)
+    def own_cycle_ratio(self, at: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """log((days since last + 1) / (usual days between purchases + 1)); 0 if one day; of
+        the pairs ``at`` (all nnz by default)."""
+        days, first_age, last_age = self.days[at], self.first_age[at], self.last_age[at]
+        repeat = days >= 2
+        interval = (first_age - last_age) / np.maximum(days - 1, 1)
+        return np.where(repeat, np.log((last_age + 1) / (interval + 1)), 0.0)
 
 
 def summarise(

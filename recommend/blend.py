@@ -71,6 +71,10 @@ class BlendConfig:
     trees: int = 200
     leaves: int = 31
     learning_rate: float = 0.05
+    # The rankers learn from at most this many members of a label window (a fixed-seed
+    # sample): a few dozen weights need no more, and their examples are what a large shop's
+    # retrain would otherwise hold in memory (every purchase of every active member).
+    ranker_members: int = 10_000
 
     @classmethod
     def from_kwargs(cls, **overrides: Any) -> BlendConfig:
@@ -368,6 +372,9 @@ def _label_examples(
     future_rows = matrix.member_rows(future["member_id"])
     future_cols = matrix.product_columns(future["product_id"])
     active = np.unique(future_rows[future_rows >= 0])
+    if len(active) > config.ranker_members:
+        sample = np.random.default_rng(0).choice(len(active), config.ranker_members, replace=False)
+        active = active[np.sort(sample)]
     known = (future_rows >= 0) & (future_cols >= 0)
     labelled = np.unique(future_rows[known] * n_products + future_cols[known])
     # products each member bought in the label window, known to the inner model or not
@@ -379,7 +386,7 @@ def _label_examples(
         bought, new = inner.candidates(active[start : start + 256])
         labels = {}
         for name, cand in (("bought", bought), ("new", new)):
-            y = np.isin(cand.rows * n_products + cand.columns, labelled).astype(np.float64)
+            y = _member_of(cand.rows * n_products + cand.columns, labelled).astype(np.float64)
             labels[name] = y
             weight = 1.0 / np.sqrt(member_breadth[cand.rows])
             parts[name].append((cand.features, y, weight, cand.rows))
@@ -388,6 +395,16 @@ def _label_examples(
             y = np.concatenate([labels["bought"], labels["new"]])
             weight = 1.0 / np.sqrt(member_breadth[rows])
             parts["joint"].append((joint_features(bought, new), y, weight, rows))
+
+
+def _member_of(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin(keys, sorted_set)`` for a sorted, unique ``sorted_set``, by binary search: isin
+    sorts the whole set again for every batch of candidates, which at a large shop's label
+    window (millions of purchases) took most of the retrain."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, keys), len(sorted_set) - 1)
+    return sorted_set[at] == keys
 
 
 def fit(interactions: pd.DataFrame, **options: Any) -> BlendedRecommender:

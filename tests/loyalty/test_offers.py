@@ -220,3 +220,16 @@ async def test_a_reward_on_products_the_member_is_offered_ranks_by_those_offers(
     assert ranked[0].score > 0.6
     assert ranked[2].score == 0.0
     assert {o.reason for o in ranked} == {"AFFORDABLE_NOW"}
+
+
+async def test_the_publish_decision_is_judged_on_a_sample_of_a_large_holdout(
+    database, tmp_path, monkeypatch
+):
+    await seed(database)
+    monkeypatch.setattr(publish, "HOLDOUT_MEMBERS", 4)
+
+    result = await publish.retrain(tmp_path, now=NOW, holdout_weeks=2)
+
+    assert result.published, result.message
+    assert result.metrics["members"] == 4
+    assert result.counts["precomputed members"] == 6 + 1  # every member, and the fallback list

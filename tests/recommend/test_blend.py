@@ -158,3 +158,37 @@ def test_joint_features_put_shared_features_in_one_column() -> None:
     assert np.isnan(joint).sum() == 2 * (len(JOINT_FEATURES) - 1) - len(BOUGHT_FEATURES) - len(
         NEW_FEATURES
     )
+
+
+def test_membership_by_binary_search_equals_isin() -> None:
+    from recommend.blend import _member_of
+
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 50):
+        sorted_set = np.unique(rng.integers(0, 100, size))
+        keys = rng.integers(-5, 110, 500)
+        assert (_member_of(keys, sorted_set) == np.isin(keys, sorted_set)).all()
+
+
+def test_rankers_learn_from_a_sample_of_members_when_there_are_many(
+    shoppers: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large shop's label window is sampled (bounded memory); the sample still learns the
+    habit, and the same data gives the same model."""
+    from recommend import blend
+
+    seen: list[int] = []
+    candidates = blend.BlendedRecommender.candidates
+
+    def counting(self, rows):  # type: ignore[no-untyped-def]
+        seen.append(len(rows))
+        return candidates(self, rows)
+
+    monkeypatch.setattr(blend.BlendedRecommender, "candidates", counting)
+    model = recommend.fit(shoppers, ranker_members=120)
+    assert sum(seen) == 120
+    again = recommend.fit(shoppers, ranker_members=120)
+
+    assert model.rankers is not None
+    assert model.recommend_with_reasons([0], n=1)[0][0][0] == 0
+    assert model.recommend([5], n=10) == again.recommend([5], n=10)

@@ -2,8 +2,9 @@
 
 Each scale gets a new PostgreSQL database filled by ``loyalty import synthetic --members N``
 (the Complete Journey households cloned, ``loyalty.ops.importer.import_synthetic``), then
-``loyalty retrain`` runs on it, ``programReport``'s domain function is timed in this process,
-and the ``me`` query is driven against one uvicorn worker. Both commands run as a user runs them,
+``loyalty rollups rebuild`` (the report rollups a running shop's jobs runner keeps) and
+``loyalty retrain`` run on it, ``programReport``'s domain function is timed in this process,
+and the ``me`` query is driven against one uvicorn worker. The commands run as a user runs them,
 through ``bench.bulk``'s launcher (wall time, the child's peak RSS and CPU seconds). Every figure
 is compared with the first scale's.
 """
@@ -47,6 +48,7 @@ COLUMNS = [
     "import s",
     "import CPU s",
     "import vs first",
+    "rollups s",
     "retrain s",
     "retrain CPU s",
     "retrain vs first",
@@ -67,6 +69,7 @@ class Scaled:
     members: int
     lines: int
     imported: Finished
+    rolled: Finished
     retrained: Finished
     precompute_rate: float | None
     report_seconds: float
@@ -142,6 +145,10 @@ async def measure(bench: Bench, scale: float, per_clone: int, models: Path) -> S
         if imported.code != 0 or found is None:
             raise imported.failure("loyalty import synthetic")
         lines = int(found.group(3))
+        # A running shop's jobs runner rolls the report rollups daily; an import is rolled once.
+        rolled = await loyalty(bench, f"{label}-rollups", ["rollups", "rebuild"], settings, models)
+        if rolled.code != 0:
+            raise rolled.failure("loyalty rollups rebuild")
         retrained = await loyalty(bench, f"{label}-retrain", ["retrain"], settings, models)
         # 1: refused to publish (below popularity on the holdout); the retrain itself ran
         if retrained.code not in (0, 1) or not retrained.out.strip():
@@ -153,7 +160,7 @@ async def measure(bench: Bench, scale: float, per_clone: int, models: Path) -> S
             rate = int(counted.group(1)) / steps["precompute"]
         report = await report_seconds(settings)
         p50 = await me_p50(bench, settings, f"{label}-me")
-    return Scaled(scale, members, lines, imported, retrained, rate, report, p50)
+    return Scaled(scale, members, lines, imported, rolled, retrained, rate, report, p50)
 
 
 def _ratio(value: float, first: float) -> str:
@@ -186,6 +193,7 @@ async def run(bench: Bench) -> Table:
             row.imported.seconds,
             row.imported.cpu_seconds,
             _ratio(row.imported.seconds, first.imported.seconds),
+            row.rolled.seconds,
             row.retrained.seconds,
             row.retrained.cpu_seconds,
             _ratio(row.retrained.seconds, first.retrained.seconds),
@@ -200,7 +208,8 @@ async def run(bench: Bench) -> Table:
     table.notes += [
         "each scale is a new PostgreSQL database: `loyalty import synthetic --members N` (the "
         "data set's households cloned with new ids and per-household time jitter), then "
-        "`loyalty retrain` (holdout evaluation, fit, precompute, publish); wall s is the whole "
+        "`loyalty rollups rebuild` (what the daily jobs runner keeps rolled), `loyalty retrain` "
+        "(holdout evaluation, fit, precompute, publish); wall s is the whole "
         "process, CPU s its user + system time (on a shared machine the CPU time says more "
         "about the code, the wall time about the machine), peak RSS its ru_maxrss (the "
         "largest single process: precompute workers, when there are several, each hold their "

@@ -1,5 +1,6 @@
 """Rules with one home, checked over the source of loyalty/: only the ledger writes balances,
-entries and lots; enum values reach SQL as parameters taken from the enum class."""
+entries and lots; enum values reach SQL as parameters taken from the enum class; transactions
+open through ``loyalty.db``."""
 
 from __future__ import annotations
 
@@ -57,3 +58,15 @@ def test_enum_values_are_bound_as_parameters_not_written_into_sql():
     ]
 
     assert written == []
+
+
+def test_transactions_open_through_the_database_module():
+    """``db.transaction()`` gives back what an opening cancelled mid-way took; tortoise's
+    ``in_transaction`` keeps SQLite's lock (every later request waits on it)."""
+    direct = [
+        str(path.relative_to(LOYALTY))
+        for path in sources()
+        if path.name != "db.py" and re.search(r"\bin_transaction\b", path.read_text())
+    ]
+
+    assert direct == []
